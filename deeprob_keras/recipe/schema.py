@@ -1,0 +1,162 @@
+"""The recipe schema: every knob of a training run, one place for each default.
+
+A recipe file (YAML) maps onto `Recipe`; `deeprob_keras.recipe.load_recipe`
+validates it. Sections are owned by the builder that consumes them
+(`build_model`, `build_optimizer`, `build_schedule`, `build_augmentation`,
+`build_callbacks`, `build_loss`).
+"""
+
+import dataclasses
+from typing import Optional
+
+from deeprob_keras.recipe.validation import spec
+
+UNIT = (0.0, 1.0)
+
+
+@dataclasses.dataclass
+class DataSpec:
+    dataset: str = spec("fashion_mnist", doc="TFDS name, 'fashion_mnist' (offline Debian files) or 'digits' (sklearn)")
+    data_dir: Optional[str] = spec(None, doc="TFDS data_dir; default ~/.cache/deeprob/tfds")
+    validation_fraction: float = spec(0.1, range=(0.0, 0.5), hi_open=True, doc="share of train held out for validation")
+    limit_examples: Optional[int] = spec(None, range=(1, None), doc="keep only the first N training examples")
+    classes: Optional[list[int]] = spec(None, range=(0, None), doc="keep only these labels (relabelled 0..K-1)")
+    examples_per_class: Optional[int] = spec(None, range=(1, None), doc="keep N training examples per class")
+    image_size: Optional[int] = spec(None, range=(8, 1024), doc="resize images to SxS (e.g. digits 8->28)")
+    channels: Optional[int] = spec(None, choices=(1, 3), doc="force grayscale (1) or RGB (3)")
+    shuffle_buffer: int = spec(10000, range=(1, None))
+
+
+@dataclasses.dataclass
+class ModelSpec:
+    name: str = spec("small_resnet", choices=("small_resnet", "mlp", "backbone"))
+    widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
+    blocks_per_stage: int = spec(1, range=(1, 16))
+    batch_norm: bool = spec(True)
+    head_dropout: float = spec(0.0, range=UNIT, hi_open=True, doc="inverted dropout before the classifier")
+    head: str = spec("dense", choices=("dense", "dropconnect"), doc="classifier layer")
+    head_dropconnect: float = spec(0.5, range=UNIT, hi_open=True, doc="DropConnect rate when head=dropconnect")
+    stochastic_depth: float = spec(0.0, range=UNIT, hi_open=True, doc="drop rate of the deepest residual block")
+    stochastic_depth_linear_decay: bool = spec(True, doc="drop rate grows linearly with depth up to stochastic_depth")
+    pooling: str = spec("stride", choices=("stride", "max", "fractional_max"), doc="how stages downsample")
+    fractional_pooling_ratio: float = spec(1.4142135623730951, range=(1.0, 2.0), lo_open=True)
+    backbone: Optional[str] = spec(None, doc="path of a .keras backbone (model.name=backbone; see transfer)")
+    cut_layer: Optional[str] = spec(None, doc="layer name whose output feeds the new head")
+
+
+@dataclasses.dataclass
+class OptimizerSpec:
+    name: str = spec("sgd", choices=("sgd", "adam", "adamw", "rmsprop"))
+    learning_rate: float = spec(0.05, range=(0.0, None), lo_open=True)
+    momentum: float = spec(0.9, range=UNIT, hi_open=True)
+    nesterov: bool = spec(True)
+    weight_decay: float = spec(0.0, range=(0.0, None), doc="decoupled weight decay (optimizer)")
+    clipnorm: Optional[float] = spec(None, range=(0.0, None), lo_open=True)
+    use_ema: bool = spec(False, doc="Polyak/EMA averaging of the weights")
+    ema_momentum: float = spec(0.995, range=UNIT, hi_open=True)
+    base_batch_size: Optional[int] = spec(None, range=(1, None), doc="linear scaling rule: lr *= global_batch / base_batch_size")
+
+
+@dataclasses.dataclass
+class ScheduleSpec:
+    name: str = spec("cosine", choices=("constant", "step", "cosine", "linear", "inverse_sqrt", "cosine_restarts"))
+    warmup_epochs: float = spec(0.0, range=(0.0, None))
+    boundaries_epochs: list[float] = spec(default_factory=lambda: [30.0, 60.0, 90.0], range=(0.0, None), doc="step schedule")
+    gamma: float = spec(0.1, range=(0.0, None), lo_open=True, doc="step schedule factor")
+    cycle_epochs: float = spec(5.0, range=(0.0, None), lo_open=True, doc="cosine_restarts: first cycle length")
+    cycle_mult: float = spec(1.0, range=(1.0, None), doc="cosine_restarts: cycle growth factor")
+    min_lr_fraction: float = spec(0.0, range=UNIT, doc="cosine floor as a fraction of the peak")
+
+
+@dataclasses.dataclass
+class RegularizationSpec:
+    penalty: str = spec("none", choices=("none", "l2", "l1", "elastic_net"), doc="added to the loss, kernels only")
+    l2: float = spec(0.0, range=(0.0, None), doc="lambda of l2 (and beta of elastic_net)")
+    l1: float = spec(0.0, range=(0.0, None), doc="lambda of l1 (and of elastic_net)")
+    label_smoothing: float = spec(0.0, range=UNIT, hi_open=True)
+
+
+@dataclasses.dataclass
+class AugmentationSpec:
+    flip: bool = spec(False, doc="random horizontal flip")
+    scale_min: Optional[int] = spec(None, range=(1, None), doc="resize short side to L in [scale_min, scale_max], then random crop")
+    scale_max: Optional[int] = spec(None, range=(1, None))
+    crop_size: Optional[int] = spec(None, range=(1, None), doc="S of the random SxS crop")
+    brightness: float = spec(0.0, range=UNIT)
+    contrast: float = spec(0.0, range=UNIT)
+    pca_lighting: float = spec(0.0, range=(0.0, None), doc="AlexNet PCA lighting std (RGB data)")
+    random_erasing: float = spec(0.0, range=UNIT, doc="probability of erasing a rectangle")
+    erasing_fill: str = spec("random", choices=("zero", "mean", "random"))
+    randaugment_ops: int = spec(0, range=(0, 14), doc="N of RandAugment (0 = off)")
+    randaugment_magnitude: float = spec(0.5, range=UNIT, doc="M of RandAugment, as a fraction of the max")
+    mixup_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of Mixup (0 = off)")
+    cutmix_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of CutMix (0 = off)")
+    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales"), doc="test-time augmentation")
+
+    def validate(self):
+        given = [self.scale_min is not None, self.scale_max is not None, self.crop_size is not None]
+        if any(given) and not all(given):
+            raise ValueError("scale augmentation needs scale_min, scale_max and crop_size together")
+        if all(given):
+            if self.scale_min > self.scale_max:
+                raise ValueError(
+                    f"scale_min must be <= scale_max. Received: scale_min={self.scale_min}, scale_max={self.scale_max}")
+            if self.crop_size > self.scale_min:
+                raise ValueError(
+                    f"crop_size must be <= scale_min (the crop must fit the resized image). "
+                    f"Received: crop_size={self.crop_size}, scale_min={self.scale_min}")
+
+
+@dataclasses.dataclass
+class CallbacksSpec:
+    early_stopping_patience: Optional[int] = spec(None, range=(1, None), doc="epochs without val improvement (None = off)")
+    monitor: str = spec("val_accuracy", choices=("val_accuracy", "val_loss"))
+    snapshots: bool = spec(False, doc="keep weights at the end of every cosine_restarts cycle")
+    update_ratio_every: Optional[int] = spec(None, range=(1, None), doc="log ||dW||/||W|| every k steps")
+    update_ratio_band: list[float] = spec(default_factory=lambda: [1e-4, 1e-2], range=(0.0, None))
+    terminate_on_nan: bool = spec(True)
+    backup: bool = spec(True, doc="BackupAndRestore in the output dir: resume after a crash")
+
+
+@dataclasses.dataclass
+class TrainingSpec:
+    epochs: int = spec(10, range=(1, None))
+    batch_size: int = spec(128, range=(1, None), doc="per replica")
+    jit_compile: bool = spec(False, doc="XLA; measured 1.7x slower on 2 CPU cores")
+    ensemble_members: int = spec(1, range=(1, 32), doc="N independently trained models (seeds seed..seed+N-1)")
+    steps_per_execution: int = spec(1, range=(1, None))
+
+
+@dataclasses.dataclass
+class SearchParam:
+    name: str = spec("", doc="dotted recipe key, e.g. optimizer.learning_rate")
+    kind: str = spec("float", choices=("float", "int", "choice"))
+    min: Optional[float] = spec(None)
+    max: Optional[float] = spec(None)
+    sampling: str = spec("linear", choices=("linear", "log"))
+    values: Optional[list] = spec(None)
+
+
+@dataclasses.dataclass
+class Recipe:
+    name: str = spec("recipe")
+    seed: int = spec(0, range=(0, None))
+    data: DataSpec = spec(default_factory=DataSpec)
+    model: ModelSpec = spec(default_factory=ModelSpec)
+    optimizer: OptimizerSpec = spec(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec = spec(default_factory=ScheduleSpec)
+    regularization: RegularizationSpec = spec(default_factory=RegularizationSpec)
+    augmentation: AugmentationSpec = spec(default_factory=AugmentationSpec)
+    callbacks: CallbacksSpec = spec(default_factory=CallbacksSpec)
+    training: TrainingSpec = spec(default_factory=TrainingSpec)
+    search_space: list[SearchParam] = spec(default_factory=list)
+
+    def validate(self):
+        if self.schedule.warmup_epochs >= self.training.epochs and self.schedule.warmup_epochs > 0:
+            raise ValueError(
+                f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be shorter than "
+                f"training.epochs ({self.training.epochs})")
+        if self.callbacks.snapshots and self.schedule.name != "cosine_restarts":
+            raise ValueError("callbacks.snapshots needs schedule.name: cosine_restarts")
+        if self.model.name == "backbone" and not self.model.backbone:
+            raise ValueError("model.name=backbone needs model.backbone (a .keras path)")
