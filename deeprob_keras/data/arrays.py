@@ -1,0 +1,50 @@
+"""Raw arrays (uint8 NHWC images, int labels) for any dataset name."""
+
+import os
+
+import numpy as np
+
+DEFAULT_DATA_DIR = os.path.join(os.path.expanduser("~"), ".cache", "deeprob", "tfds")
+LOCAL_NAMES = {"fashion_mnist": "deeprob_fashion_mnist"}
+
+
+def _tfds_arrays(name, data_dir, manual_dir=None):
+    import tensorflow_datasets as tfds
+
+    if name == "deeprob_fashion_mnist":
+        from deeprob_keras.data import fashion_mnist_local  # registers the builder
+
+        manual_dir = manual_dir or fashion_mnist_local.DEFAULT_MANUAL_DIR
+        missing = fashion_mnist_local.missing_files(manual_dir)
+        if missing:
+            raise FileNotFoundError(
+                f"Fashion-MNIST files missing from {manual_dir}: {', '.join(missing)}. "
+                + fashion_mnist_local.DeeprobFashionMnist.MANUAL_DOWNLOAD_INSTRUCTIONS)
+    builder = tfds.builder(name, data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    info = builder.info
+    image_key, label_key = info.supervised_keys
+    splits = {}
+    for split in ("train", "test"):
+        if split not in info.splits:
+            raise ValueError(f"TFDS dataset {name!r} has no {split!r} split")
+        data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+        splits[split] = (np.asarray(data[image_key]), np.asarray(data[label_key]).astype(np.int64))
+    class_names = list(info.features[label_key].names)
+    return splits["train"], splits["test"], class_names
+
+
+def load_arrays(name, data_dir=None):
+    """Returns (train, test, class_names); train/test are (uint8 images, int64 labels).
+
+    `name` is "fashion_mnist" (Debian's offline files through our TFDS builder),
+    "digits" (sklearn, bundled), or any TFDS name (needs network the first time).
+    """
+    if name == "digits":
+        from deeprob_keras.data.digits import CLASS_NAMES, load_digits_arrays
+
+        train, test = load_digits_arrays()
+        return train, test, list(CLASS_NAMES)
+    data_dir = data_dir or DEFAULT_DATA_DIR
+    return _tfds_arrays(LOCAL_NAMES.get(name, name), data_dir)
