@@ -1,0 +1,81 @@
+"""build_callbacks: turn the recipe's `callbacks` section into Keras callbacks, in a safe order."""
+
+import os
+
+import keras
+
+from deeprob_keras.callbacks.learning_curves import LearningCurves
+from deeprob_keras.callbacks.non_finite_loss_stop import NonFiniteLossStop
+from deeprob_keras.callbacks.snapshot_ensemble import SnapshotEnsemble
+from deeprob_keras.callbacks.update_ratio_monitor import UpdateRatioMonitor
+
+
+def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
+    """The callbacks of a training run, from `CallbacksSpec` and `OptimizerSpec`.
+
+    Keras calls callbacks in list order, and several of them read or swap the
+    weights, so the order is part of the contract:
+
+    1. `BackupAndRestore(out_dir/backup)` (spec.backup): first, so that at the
+       end of an epoch it saves the *raw* weights and the optimizer (with its
+       EMA averages) before SwapEMAWeights swaps them; it restores them when a
+       crashed run is started again.
+    2. `NonFiniteLossStop` (spec.terminate_on_nan): stops at the first NaN/Inf
+       batch loss.
+    3. `UpdateRatioMonitor` (spec.update_ratio_every): batch-level, raw weights;
+       adds `update_ratio_mean` to the epoch logs before the loggers read them.
+    4. `SnapshotEnsemble(out_dir/snapshots)` (spec.snapshots, needs
+       `snapshot_steps`): raw weights at the cycle ends.
+    5. `SwapEMAWeights(swap_on_epoch=True)` (optimizer_spec.use_ema): validation
+       runs on the averaged weights, and the callbacks below it see the averaged
+       weights at the end of every epoch, so the best checkpoint and the weights
+       restored by early stopping are the averaged ones.
+    6. `ModelCheckpoint(out_dir/best.keras, save_best_only=True)` on spec.monitor.
+    7. `EarlyStopping(restore_best_weights=True)` on spec.monitor
+       (spec.early_stopping_patience). Its restore runs after `fit`'s own final
+       EMA copy, so the model ends with the best epoch's (averaged) weights.
+    8. `LearningCurves(out_dir/learning_curves.png)`, `CSVLogger(out_dir/history.csv)`,
+       `TensorBoard(out_dir/tensorboard)`: last, so they log everything above.
+
+    Args:
+        spec: `deeprob_keras.recipe.schema.CallbacksSpec`.
+        out_dir: the run's output directory (created).
+        optimizer_spec: `OptimizerSpec`; only `use_ema` is read here (the
+            optimizer builder sets `use_ema`/`ema_momentum` on the optimizer).
+        snapshot_steps: global steps where cosine-restart cycles end; required
+            when `spec.snapshots`.
+
+    Returns:
+        A list of `keras.callbacks.Callback`.
+    """
+    if not out_dir:
+        raise ValueError(f"Expected an output directory. Received: out_dir={out_dir!r}")
+    if spec.snapshots and not snapshot_steps:
+        raise ValueError(
+            "callbacks.snapshots needs the cycle-end steps of the cosine_restarts schedule. "
+            f"Received: snapshot_steps={snapshot_steps}")
+    os.makedirs(out_dir, exist_ok=True)
+    mode = "max" if spec.monitor.endswith("accuracy") else "min"
+    callbacks = []
+    if spec.backup:
+        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")))
+    if spec.terminate_on_nan:
+        callbacks.append(NonFiniteLossStop())
+    if spec.update_ratio_every:
+        callbacks.append(UpdateRatioMonitor(
+            every=spec.update_ratio_every, band=tuple(spec.update_ratio_band),
+            log_dir=os.path.join(out_dir, "tensorboard", "update_ratio")))
+    if spec.snapshots:
+        callbacks.append(SnapshotEnsemble(snapshot_steps, directory=os.path.join(out_dir, "snapshots")))
+    if optimizer_spec.use_ema:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(keras.callbacks.ModelCheckpoint(
+        os.path.join(out_dir, "best.keras"), monitor=spec.monitor, mode=mode, save_best_only=True))
+    if spec.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=spec.monitor, mode=mode, patience=spec.early_stopping_patience,
+            restore_best_weights=True))
+    callbacks.append(LearningCurves(os.path.join(out_dir, "learning_curves.png")))
+    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv")))
+    callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")))
+    return callbacks
