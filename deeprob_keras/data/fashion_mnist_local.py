@@ -30,7 +30,8 @@ _FILES = {
 class DeeprobFashionMnist(tfds.core.GeneratorBasedBuilder):
     """Fashion-MNIST (60,000 train / 10,000 test, 28x28 grayscale, 10 classes)."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.1.0": "Keep the original IDX order (no shuffling at preparation)."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Install Debian's package: apt-get update && apt-get install -y "
         "dataset-fashion-mnist (files land in /usr/share/datasets/fashion-mnist), "
@@ -46,6 +47,7 @@ class DeeprobFashionMnist(tfds.core.GeneratorBasedBuilder):
                 "label": tfds.features.ClassLabel(names=CLASS_NAMES),
             }),
             supervised_keys=("image", "label"),
+            disable_shuffling=True,  # keep the IDX order: example i is image i of the file
         )
 
     def _split_generators(self, dl_manager):

@@ -1,0 +1,104 @@
+"""The `deeprob` command line."""
+
+import argparse
+import os
+import sys
+import warnings
+
+
+def _quiet():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")
+
+
+def _load(path, overrides):
+    from deeprob_keras.recipe import load_recipe, with_overrides
+
+    recipe = load_recipe(path)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return with_overrides(recipe, overrides) if overrides else recipe
+
+
+def cmd_train(args):
+    from deeprob_keras.training import train_recipe
+
+    recipe = _load(args.recipe, {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples,
+                                 "seed": args.seed})
+    out = args.out or os.path.join("runs", recipe.name)
+    result = train_recipe(recipe, out, verbose=1 if sys.stdout.isatty() else 2)
+    m = result.metrics
+    print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
+          f"epochs: {m['epochs_run']}   median epoch: {m['seconds_per_epoch']:.1f} s")
+    print("outputs:")
+    for name, path in result.paths.items():
+        print(f"  {name:<16} {path}")
+    return 0
+
+
+def cmd_schedule_plot(args):
+    import math
+
+    from deeprob_keras.data.arrays import load_arrays  # noqa: F401  (keeps import errors early)
+    from deeprob_keras.schedules import build_schedule, plot_schedule
+
+    recipe = _load(args.recipe, {"training.epochs": args.epochs})
+    steps_per_epoch = args.steps_per_epoch
+    if steps_per_epoch is None:
+        from deeprob_keras.training import load_recipe_datasets
+
+        data = load_recipe_datasets(recipe, recipe.training.batch_size)
+        steps_per_epoch = math.ceil(data.num_examples["train"] / recipe.training.batch_size)
+    epochs = recipe.training.epochs
+    schedule = build_schedule(recipe.schedule, recipe.optimizer.learning_rate, steps_per_epoch, epochs,
+                              global_batch_size=recipe.training.batch_size,
+                              base_batch_size=recipe.optimizer.base_batch_size)
+    out = args.out or f"{recipe.name}_schedule.png"
+    plot_schedule(schedule, steps_per_epoch * epochs, out, steps_per_epoch=steps_per_epoch,
+                  title=f"{recipe.name}: {recipe.schedule.name}")
+    print(f"learning-rate plot: {os.path.abspath(out)}")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="deeprob", description="Training Neural Networks II, as a tool.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a recipe end to end")
+    p.add_argument("recipe", help="recipe YAML file, e.g. recipes/fashion_mnist.yaml")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
+    p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("schedule", help="learning-rate schedules")
+    ssub = p.add_subparsers(dest="schedule_command", required=True)
+    q = ssub.add_parser("plot", help="draw the recipe's learning rate over the run to a PNG")
+    q.add_argument("recipe")
+    q.add_argument("--epochs", type=int)
+    q.add_argument("--steps-per-epoch", type=int, help="skip loading the data to count steps")
+    q.add_argument("--out", help="PNG path")
+    q.set_defaults(func=cmd_schedule_plot)
+    return parser
+
+
+def main(argv=None):
+    _quiet()
+    args = build_parser().parse_args(argv)
+    from deeprob_keras.recipe import RecipeError
+
+    try:
+        return args.func(args)
+    except RecipeError as e:
+        print(f"deeprob: bad recipe: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"deeprob: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deeprob: interrupted; re-run the same command to resume from the last backup", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+import pytest
+
+from deeprob_keras.recipe import Recipe, RecipeError, load_recipe, recipe_from_dict, save_recipe, with_overrides
+
+
+def test_default_recipe_loads_typed():
+    recipe = load_recipe("recipes/fashion_mnist.yaml")
+    assert isinstance(recipe, Recipe)
+    assert recipe.model.name == "small_resnet" and recipe.model.batch_norm
+    assert recipe.optimizer.name == "sgd" and recipe.optimizer.nesterov
+    assert recipe.schedule.name == "cosine"
+    assert isinstance(recipe.optimizer.learning_rate, float)
+
+
+def test_round_trip_through_yaml(tmp_path):
+    recipe = load_recipe("recipes/fashion_mnist.yaml")
+    path = save_recipe(recipe, str(tmp_path / "r.yaml"))
+    assert load_recipe(path) == recipe
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"optimizr": {}}, r"unknown key 'optimizr'\. Did you mean 'optimizer'\?"),
+    ({"optimizer": {"learning_rte": 0.1}}, r"recipe\.optimizer: unknown key 'learning_rte'\. Did you mean 'learning_rate'\?"),
+    ({"training": {"epochs": "ten"}}, r"recipe\.training\.epochs: expected an integer\. Received: 'ten'"),
+    ({"training": {"epochs": 2.5}}, r"recipe\.training\.epochs: expected an integer"),
+    ({"optimizer": {"learning_rate": -0.1}}, r"recipe\.optimizer\.learning_rate: expected a value in \(0\.0, inf\]\. Received: -0\.1"),
+    ({"optimizer": {"momentum": 1.5}}, r"recipe\.optimizer\.momentum: expected a value in \[0\.0, 1\.0\)"),
+    ({"optimizer": {"name": "sgdd"}}, r"expected one of .*Received: 'sgdd'\. Did you mean 'sgd'\?"),
+    ({"schedule": {"name": "cosin"}}, r"Did you mean 'cosine'\?"),
+    ({"model": {"widths": [16, "x"]}}, r"recipe\.model\.widths\[1\]: expected an integer"),
+    ({"model": {"batch_norm": "yes"}}, r"expected true or false"),
+    ({"regularization": {"label_smoothing": 1.0}}, r"label_smoothing: expected a value in \[0\.0, 1\.0\)"),
+    ({"data": "fashion"}, r"recipe\.data: expected a mapping"),
+    ({"schedule": {"warmup_epochs": 20}, "training": {"epochs": 10}}, r"warmup_epochs \(20\.0\) must be shorter than training\.epochs \(10\)"),
+    ({"augmentation": {"scale_min": 28, "scale_max": 32, "crop_size": 30}}, r"crop_size must be <= scale_min"),
+    ({"augmentation": {"scale_min": 28}}, r"needs scale_min, scale_max and crop_size together"),
+    ({"callbacks": {"snapshots": True}}, r"snapshots needs schedule\.name: cosine_restarts"),
+])
+def test_bad_recipes_name_the_key_and_value(data, message):
+    with pytest.raises(RecipeError, match=message):
+        recipe_from_dict(data)
+
+
+def test_yaml_scientific_notation_without_dot_is_a_number():
+    recipe = recipe_from_dict({"optimizer": {"learning_rate": "1e-3"}})
+    assert recipe.optimizer.learning_rate == pytest.approx(1e-3)
+
+
+def test_overrides():
+    recipe = with_overrides(Recipe(), {"training.epochs": 3, "data.limit_examples": 100})
+    assert recipe.training.epochs == 3 and recipe.data.limit_examples == 100
+    with pytest.raises(RecipeError, match="unknown key 'epoch'"):
+        with_overrides(Recipe(), {"training.epoch": 3})
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        load_recipe(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: [unclosed\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(str(bad))
