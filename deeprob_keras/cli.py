@@ -1,9 +1,14 @@
 """The `deeprob` command line."""
 
 import argparse
+import importlib
 import os
 import sys
 import warnings
+
+
+# Feature modules that add sub-commands (doctor, lr-find, tune, transfer, pipeline, serve-check).
+PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer.cli", "pipeline.cli")
 
 
 def _quiet():
@@ -79,6 +84,17 @@ def build_parser():
     q.add_argument("--steps-per-epoch", type=int, help="skip loading the data to count steps")
     q.add_argument("--out", help="PNG path")
     q.set_defaults(func=cmd_schedule_plot)
+
+    # Sub-commands that live beside their feature: each module has
+    # `add_commands(subparsers)` and is imported only when it exists.
+    for module_name in PLUGIN_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as e:
+            if e.name and module_name.startswith(e.name):
+                continue
+            raise
+        module.add_commands(sub)
     return parser
 
 
