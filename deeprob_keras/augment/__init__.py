@@ -3,5 +3,7 @@ lighting, RandAugment, test-time augmentation, and `build_augmentation`."""
 
 from deeprob_keras.augment.cutmix import CutMix, cutmix
 from deeprob_keras.augment.mixup import MixUp, mixup
+from deeprob_keras.augment.random_erasing import RandomErasing
+from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
 
-__all__ = ["CutMix", "MixUp", "cutmix", "mixup"]
+__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop"]
