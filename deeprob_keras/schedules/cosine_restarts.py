@@ -3,6 +3,7 @@
 import math
 
 import keras
+from keras import ops
 
 from deeprob_keras.schedules import _checks
 
@@ -48,6 +49,16 @@ def cycle_end_steps(first_cycle_steps, cycle_mult, total_steps):
         length *= cycle_mult
 
 
+def cosine_restarts_equal_cycles(step, initial_learning_rate, cycle_steps, min_lr_fraction):
+    """SGDR with equal cycles: cosine decay at `t_i = t mod T_0` (exact modulo)."""
+    dtype = keras.config.floatx()
+    step = ops.convert_to_tensor(step)
+    t_i = ops.cast(ops.mod(step, ops.cast(cycle_steps, step.dtype)), dtype)
+    a_min = min_lr_fraction * initial_learning_rate
+    cosine = 0.5 * (1.0 + ops.cos(math.pi * t_i / float(cycle_steps)))
+    return a_min + (initial_learning_rate - a_min) * cosine
+
+
 @keras.saving.register_keras_serializable(package="deeprob")
 class CosineRestarts(keras.optimizers.schedules.CosineDecayRestarts):
     """Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017).
@@ -65,7 +76,10 @@ class CosineRestarts(keras.optimizers.schedules.CosineDecayRestarts):
     `m_mul=1` (each restart at alpha_0), renames the arguments, validates
     them and registers the class in the `deeprob` package. Note the
     defaults differ: Keras doubles the cycle (`t_mul=2`), we keep it
-    (`cycle_mult=1`).
+    (`cycle_mult=1`). One exception: with `cycle_mult=1` the position in the
+    cycle is computed with an exact modulo (`t mod T_0`), because Keras's
+    float32 `t / T_0 - floor(t / T_0)` drifts (1e-4 of alpha_0 after ~4,000
+    cycles, worse later); see `cosine_restarts_equal_cycles`.
 
     Args:
         initial_learning_rate: float > 0, alpha_0.
@@ -92,6 +106,12 @@ class CosineRestarts(keras.optimizers.schedules.CosineDecayRestarts):
         self.first_cycle_steps = first_cycle_steps
         self.cycle_mult = cycle_mult
         self.min_lr_fraction = min_lr_fraction
+
+    def __call__(self, step):
+        if self.cycle_mult == 1.0:
+            return cosine_restarts_equal_cycles(
+                step, self.initial_learning_rate, self.first_cycle_steps, self.min_lr_fraction)
+        return super().__call__(step)
 
     def cycle_end_steps(self, total_steps):
         """The steps at which this schedule's complete cycles end; see `cycle_end_steps`."""
