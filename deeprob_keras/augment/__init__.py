@@ -4,7 +4,8 @@ lighting, RandAugment, test-time augmentation, and `build_augmentation`."""
 from deeprob_keras.augment.cutmix import CutMix, cutmix
 from deeprob_keras.augment.mixup import MixUp, mixup
 from deeprob_keras.augment.pca_lighting import PCALighting, fit_pca_lighting, pca_lighting
+from deeprob_keras.augment.rand_augment import RandAugment, make_rand_augment
 from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
 
-__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting"]
+__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment"]
