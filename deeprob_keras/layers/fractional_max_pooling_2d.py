@@ -56,19 +56,21 @@ def sample_pooling_sequence(input_size, output_size, pseudo_random, seed=None):
 
 
 def _pool_axis(x, boundaries, axis, overlapping):
-    """Max over the regions `[b_i, b_{i+1})` (`[b_i, b_{i+1}]` if overlapping) of `axis`."""
+    """Max over the regions `[b_i, b_{i+1})` (`[b_i, b_{i+1}]` if overlapping) of `axis`.
+
+    A region holds at most `ceil(size / num_regions)` (+1 if overlapping) cells:
+    the max of that many gathers, each clamped to the region's last cell.
+    """
     size = x.shape[axis]
     num_regions = int(boundaries.shape[0]) - 1
-    region_of = tf.searchsorted(boundaries, tf.range(size, dtype=tf.int64), side="right") - 1
-    perm = [axis] + [d for d in range(len(x.shape)) if d != axis]
-    inverse = [perm.index(d) for d in range(len(x.shape))]
-    xt = tf.transpose(x, perm)
-    pooled = tf.math.unsorted_segment_max(xt, region_of, num_regions)
+    start, last = boundaries[:-1], boundaries[1:] - 1
     if overlapping:
-        # Each region also covers its right boundary cell (the next region's first).
-        right = tf.minimum(boundaries[1:], size - 1)
-        pooled = tf.maximum(pooled, tf.gather(xt, right))
-    return tf.transpose(pooled, inverse)
+        last = tf.minimum(last + 1, size - 1)
+    span = -(-size // num_regions) + (1 if overlapping else 0)
+    pooled = tf.gather(x, start, axis=axis)
+    for offset in range(1, span):
+        pooled = tf.maximum(pooled, tf.gather(x, tf.minimum(start + offset, last), axis=axis))
+    return pooled
 
 
 def fractional_max_pool(x, row_boundaries, col_boundaries, overlapping=False):

@@ -54,6 +54,18 @@ def test_pooling_matches_tf_op_given_its_sequences(pseudo_random, overlapping):
     np.testing.assert_array_equal(np.asarray(fractional_max_pool(x, rows, cols, overlapping)), y)
 
 
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_gradient_matches_tf_op(overlapping):
+    x = tf.constant(np.random.default_rng(6).normal(size=(2, 10, 12, 2)).astype("float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y, rows, cols = tf.nn.fractional_max_pool(x, [1.0, 1.4, 1.3, 1.0], overlapping=overlapping, seed=4)
+        ours = fractional_max_pool(x, rows, cols, overlapping)
+        weights = tf.random.stateless_normal(y.shape, seed=[1, 2])
+        ref_obj, our_obj = tf.reduce_sum(weights * y), tf.reduce_sum(weights * ours)
+    np.testing.assert_allclose(tape.gradient(our_obj, x), tape.gradient(ref_obj, x), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("pseudo_random", [False, True])
 def test_sampled_sequences_are_valid_and_vary(pseudo_random):
     seed = keras.random.SeedGenerator(0)
