@@ -29,7 +29,8 @@ class DataSpec:
 
 @dataclasses.dataclass
 class ModelSpec:
-    name: str = spec("small_resnet", choices=("small_resnet", "mlp", "backbone"))
+    name: str = spec("small_resnet", choices=("small_resnet", "mlp", "backbone"),
+                     doc="backbone = a pretrained network with a new head, configured by the `transfer` section")
     widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
     blocks_per_stage: int = spec(1, range=(1, 16))
     batch_norm: bool = spec(True)
@@ -40,8 +41,6 @@ class ModelSpec:
     stochastic_depth_linear_decay: bool = spec(True, doc="drop rate grows linearly with depth up to stochastic_depth")
     pooling: str = spec("stride", choices=("stride", "max", "fractional_max"), doc="how stages downsample")
     fractional_pooling_ratio: float = spec(1.4142135623730951, range=(1.0, 2.0), lo_open=True)
-    backbone: Optional[str] = spec(None, doc="path of a .keras backbone (model.name=backbone; see transfer)")
-    cut_layer: Optional[str] = spec(None, doc="layer name whose output feeds the new head")
 
 
 @dataclasses.dataclass
@@ -138,6 +137,35 @@ class SearchParam:
 
 
 @dataclasses.dataclass
+class TransferSpec:
+    """Transfer learning (model.name=backbone): which backbone, where to cut, what to train.
+
+    optimizer.learning_rate is the learning rate of the new head (feature
+    extraction); fine-tuning runs at lr_factor x optimizer.learning_rate.
+    """
+
+    backbone: Optional[str] = spec(None, doc="path of a .keras model, or a keras.applications name (e.g. MobileNetV3Small)")
+    weights: Optional[str] = spec(None, doc="applications only: null (random), 'imagenet' (needs network) or a weights file")
+    cut_layer: str = spec("features", doc="layer whose output feeds the new head ('features' = pooled top layer)")
+    input_size: Optional[int] = spec(None, range=(8, 1024), doc="resize to SxS before the backbone (default: its own size; applications >= 32)")
+    mode: str = spec("two_phase", choices=("feature_extraction", "fine_tune", "two_phase"),
+                     doc="two_phase = feature extraction for feature_extraction_epochs, then fine-tuning for training.epochs")
+    freeze_fraction: Optional[float] = spec(None, range=UNIT, doc="fine-tuning: share of the backbone's weighted layers, from the bottom, kept frozen")
+    freeze_until: Optional[str] = spec(None, doc="fine-tuning: keep this layer and every layer below it frozen (e.g. stage1)")
+    lr_factor: float = spec(0.1, range=(0.0, None), lo_open=True, doc="fine-tuning learning rate = lr_factor x optimizer.learning_rate")
+    feature_extraction_epochs: int = spec(3, range=(1, None), doc="phase 1 of two_phase")
+    head_hidden: int = spec(0, range=(0, 4096), doc="0 = linear head; >0 = hidden ReLU layer of this width (model.head_dropout applies)")
+    bn_inference: bool = spec(True, doc="run the backbone in inference mode while fine-tuning (BatchNorm keeps its moving statistics)")
+    initial_model: Optional[str] = spec(None, doc="a .keras model of this architecture whose weights start the run (set by two_phase for phase 2)")
+
+    def validate(self):
+        if self.freeze_fraction is not None and self.freeze_until is not None:
+            raise ValueError(
+                "give freeze_fraction or freeze_until, not both. "
+                f"Received: freeze_fraction={self.freeze_fraction}, freeze_until={self.freeze_until!r}")
+
+
+@dataclasses.dataclass
 class Recipe:
     name: str = spec("recipe")
     seed: int = spec(0, range=(0, None))
@@ -150,6 +178,7 @@ class Recipe:
     callbacks: CallbacksSpec = spec(default_factory=CallbacksSpec)
     training: TrainingSpec = spec(default_factory=TrainingSpec)
     search_space: list[SearchParam] = spec(default_factory=list)
+    transfer: Optional[TransferSpec] = spec(None)
 
     def validate(self):
         if self.schedule.warmup_epochs >= self.training.epochs and self.schedule.warmup_epochs > 0:
@@ -158,5 +187,7 @@ class Recipe:
                 f"training.epochs ({self.training.epochs})")
         if self.callbacks.snapshots and self.schedule.name != "cosine_restarts":
             raise ValueError("callbacks.snapshots needs schedule.name: cosine_restarts")
-        if self.model.name == "backbone" and not self.model.backbone:
-            raise ValueError("model.name=backbone needs model.backbone (a .keras path)")
+        if self.model.name == "backbone" and (self.transfer is None or not self.transfer.backbone):
+            raise ValueError("model.name=backbone needs transfer.backbone (a .keras path or a keras.applications name)")
+        if self.transfer is not None and self.model.name != "backbone":
+            raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
