@@ -1,6 +1,7 @@
 """Augmentation: batch-level Mixup / CutMix, erasing, scale augmentation, PCA
 lighting, RandAugment, test-time augmentation, and `build_augmentation`."""
 
+from deeprob_keras.augment.build import build_augmentation
 from deeprob_keras.augment.cutmix import CutMix, cutmix
 from deeprob_keras.augment.mixup import MixUp, mixup
 from deeprob_keras.augment.pca_lighting import PCALighting, fit_pca_lighting, pca_lighting
@@ -8,4 +9,4 @@ from deeprob_keras.augment.rand_augment import RandAugment, make_rand_augment
 from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
 
-__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment"]
+__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment", "build_augmentation"]

@@ -24,7 +24,8 @@ class RandAugment(keras.layers.Layer):
     keras-cv's defaults) or to Keras core's (`keras.layers.RandAugment`: the same ops
     for the whole batch). keras-cv was measured ~3x faster in a `tf.data` map on
     2 CPU cores (see benchmarks/augmentation.py). Grayscale images are tiled to
-    3 channels and averaged back (Keras core fails on 1 channel). Identity when
+    3 channels and averaged back (Keras core fails on 1 channel). Inputs are clipped
+    to `value_range` first (keras-cv's equalize fails on values outside). Identity when
     `training=False` (keras-cv's layer alone still augments then).
 
     Args:
@@ -68,6 +69,7 @@ class RandAugment(keras.layers.Layer):
             return inputs
         gray = inputs.shape[-1] == 1
         x = ops.repeat(inputs, 3, axis=-1) if gray else inputs
+        x = ops.clip(x, self.value_range[0], self.value_range[1])  # equalize fails outside the range
         x = ops.cast(self.inner(x, training=True), inputs.dtype)
         return ops.mean(x, axis=-1, keepdims=True) if gray else x
 
