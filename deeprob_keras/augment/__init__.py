@@ -8,5 +8,7 @@ from deeprob_keras.augment.pca_lighting import PCALighting, fit_pca_lighting, pc
 from deeprob_keras.augment.rand_augment import RandAugment, make_rand_augment
 from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
+from deeprob_keras.augment.test_time_augmentation import TestTimeAugmentation
 
-__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment", "build_augmentation"]
+__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment", "build_augmentation",
+           "TestTimeAugmentation"]

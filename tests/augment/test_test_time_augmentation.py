@@ -1,0 +1,91 @@
+import os
+
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from deeprob_keras.augment import TestTimeAugmentation
+
+
+def _model(size=12, channels=3, k=4, logits=False):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((size, size, channels))
+    h = keras.layers.Conv2D(6, 3, activation="relu")(inputs)
+    h = keras.layers.Flatten()(h)  # position-dependent: flips / crops change the output
+    out = keras.layers.Dense(k, activation=None if logits else "softmax")(h)
+    return keras.Model(inputs, out)
+
+
+def _images(b=3, size=12, channels=3):
+    return np.random.default_rng(0).uniform(size=(b, size, size, channels)).astype("float32")
+
+
+def _np_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _predict(model, x):
+    return np.asarray(model(x, training=False))
+
+
+def test_flip_mean_of_two_views():
+    model, x = _model(), _images()
+    expected = (_predict(model, x) + _predict(model, x[:, :, ::-1, :].copy())) / 2
+    out = np.asarray(TestTimeAugmentation(model, "flip")(x))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out, _predict(model, x))
+
+
+def test_ten_crop_views_built_by_hand():
+    model, x = _model(), _images()
+    c = 8
+    preds = []
+    for y0, x0 in [(0, 0), (0, 4), (4, 0), (4, 4), (2, 2)]:
+        crop = np.asarray(keras.ops.image.resize(x[:, y0:y0 + c, x0:x0 + c, :], (12, 12)))
+        preds += [_predict(model, crop), _predict(model, crop[:, :, ::-1, :].copy())]
+    out = np.asarray(TestTimeAugmentation(model, "ten_crop", crop_size=c)(x))
+    np.testing.assert_allclose(out, np.mean(preds, axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_scales_with_logits():
+    model, x = _model(logits=True), _images()
+    preds = [_np_softmax(_predict(model, np.asarray(keras.ops.image.resize(keras.ops.image.resize(x, (s, s)), (12, 12)))))
+             for s in (10, 16)]
+    out = np.asarray(TestTimeAugmentation(model, "scales", scales=[10, 16], from_logits=True)(x))
+    np.testing.assert_allclose(out, np.mean(preds, axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_keras_save_load_and_saved_model_export(tmp_path):
+    x = _images()
+    tta = TestTimeAugmentation(_model(), "ten_crop", crop_size=8)
+    expected = np.asarray(tta(x))
+    path = os.path.join(tmp_path, "tta.keras")
+    tta.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, TestTimeAugmentation) and loaded.crop_size == 8
+    np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-6, atol=1e-6)
+
+    module = tf.Module()
+    module.tta = tta
+    module.serve = tf.function(lambda images: {"probabilities": module.tta(images)},
+                               input_signature=[tf.TensorSpec((None, 12, 12, 3), tf.float32)])
+    export_dir = os.path.join(tmp_path, "export", "1")
+    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.serve})
+    served = tf.saved_model.load(export_dir).signatures["serving_default"](tf.constant(x))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"mode": "rotate"}, "mode"),
+    ({"mode": "ten_crop"}, "crop_size"),
+    ({"mode": "scales", "scales": []}, "scales"),
+    ({"mode": "flip", "from_logits": 1}, "from_logits"),
+])
+def test_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        TestTimeAugmentation(_model(), **kwargs)
+    with pytest.raises(ValueError, match="model"):
+        TestTimeAugmentation("not a model")
