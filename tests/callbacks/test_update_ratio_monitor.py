@@ -76,3 +76,41 @@ def test_bad_arguments_and_config():
             UpdateRatioMonitor(**kwargs)
     cb = UpdateRatioMonitor.from_config(UpdateRatioMonitor(every=4, band=(1e-5, 1e-1), log_dir="x").get_config())
     assert (cb.every, cb.band, cb.log_dir) == (4, (1e-5, 1e-1), "x")
+
+
+def ratios_two_replicas(strategy):
+    from deeprob_keras.callbacks import SnapshotEnsemble
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = rng.normal(size=(32, 1)).astype("float32")
+    with strategy.scope():
+        model = _model(0.1)
+    before = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            before.append([np.array(v) for v in self.model.trainable_variables])
+
+        def on_train_batch_end(self, batch, logs=None):
+            before[-1] = (before[-1], [np.array(v) for v in self.model.trainable_variables])
+
+    monitor = UpdateRatioMonitor(every=2, band=(0.0, 1e9))
+    snaps = SnapshotEnsemble([2, 4])
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[Record(), monitor, snaps])
+    (w_before, _, w2_before, _), (w_after, _, w2_after, _) = before[1]
+    expected = [float(np.linalg.norm(w_after - w_before) / np.linalg.norm(w_before)),
+                float(np.linalg.norm(w2_after - w2_before) / np.linalg.norm(w2_before))]
+    got = sorted(((k, v[0]) for k, v in monitor.history.items() if k != "mean"), key=lambda kv: kv[0])
+    return {"got": [r for _, (s, r) in got], "steps": [s for _, (s, r) in got], "expected": expected,
+            "snapshot_steps": snaps.snapshot_steps}
+
+
+def test_update_ratio_and_snapshots_under_two_replica_mirrored_strategy():
+    from tests.distribute import run_in_two_replicas
+
+    result = run_in_two_replicas("tests.callbacks.test_update_ratio_monitor:ratios_two_replicas")
+    assert result["steps"] == [2, 2]
+    np.testing.assert_allclose(result["got"], result["expected"], rtol=1e-5)
+    assert min(result["expected"]) > 0
+    assert result["snapshot_steps"] == [2, 4]
