@@ -1,1 +1,17 @@
-"""deeprob-keras."""
+"""deeprob-keras: the playbook of "Training Neural Networks II" as Keras 3 software.
+
+Importing the package registers every serializable object of ours (layers,
+losses, schedules, augmentation, ensembles) with Keras, so `.keras` files that
+use them load with `load_model` (Keras's `safe_mode` stays on).
+"""
+
+from deeprob_keras import augment, ensembles, layers, losses, schedules  # noqa: F401  (registration)
+
+__version__ = "0.1.0"
+
+
+def load_model(path, safe_mode=True):
+    """Loads a `.keras` file with our objects registered; `safe_mode` on by default."""
+    import keras
+
+    return keras.saving.load_model(path, safe_mode=safe_mode)

@@ -48,7 +48,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np, tensorflow as tf, keras
 sys.path.insert(0, {ROOT!r})
 from deeprob_keras.data import load_arrays, encode_example
-import deeprob_keras.layers, deeprob_keras.losses  # registers our objects
+import deeprob_keras  # registers our objects
 _, (x, y), _ = load_arrays("fashion_mnist")
 x, y = x[:16], y[:16]
 serving = os.path.join({str(run_dir)!r}, "serving")

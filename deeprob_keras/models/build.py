@@ -1,0 +1,17 @@
+"""`build_model`: the recipe's `model` section -> a Keras model."""
+
+from deeprob_keras.models.small_resnet import mlp, small_resnet
+
+
+def build_model(recipe, input_shape, num_classes):
+    """Builds the model named by `recipe.model.name` (probabilities out)."""
+    spec = recipe.model
+    if spec.name == "small_resnet":
+        return small_resnet(input_shape, num_classes, spec, recipe.regularization)
+    if spec.name == "mlp":
+        return mlp(input_shape, num_classes, spec, recipe.regularization)
+    if spec.name == "backbone":
+        from deeprob_keras.transfer import build_transfer_model
+
+        return build_transfer_model(recipe, input_shape, num_classes)
+    raise ValueError(f"model.name: unknown model {spec.name!r}")

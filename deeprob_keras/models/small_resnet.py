@@ -1,0 +1,97 @@
+"""A small ResNet for 28x28 / 32x32 images: BatchNorm, global average pooling.
+
+With the default widths (16, 32, 64) and one block per stage it has ~78k
+parameters. Layers carry stable names so that transfer learning can cut the
+network at a stage: `stage{i}` is the output of stage i, `features` the pooled
+features, `classifier` the last layer.
+"""
+
+import keras
+
+from deeprob_keras.layers import (
+    DropConnectDense, FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates)
+
+
+def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True):
+    x = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
+                            kernel_initializer="he_normal", kernel_regularizer=regularizer,
+                            name=f"{name}_conv")(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    if relu:
+        x = keras.layers.ReLU(name=f"{name}_relu")(x)
+    return x
+
+
+def _downsample(x, spec, name):
+    if spec.pooling == "max":
+        return keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    if spec.pooling == "fractional_max":
+        return FractionalMaxPooling2D(pooling_ratio=spec.fractional_pooling_ratio, name=f"{name}_pool")(x)
+    return x
+
+
+def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name):
+    """x + F(x) with F = conv-BN-ReLU-conv-BN; the branch goes through stochastic depth."""
+    shortcut = x
+    y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a")
+    y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False)
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
+                                       kernel_regularizer=regularizer, name=f"{name}_proj")(x)
+    if drop_rate > 0:
+        y = StochasticDepth(rate=drop_rate, name=f"{name}_drop_path")(y)
+    return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([shortcut, y]))
+
+
+def classifier_head(x, num_classes, spec, regularizer):
+    """Dropout (inverted) then a Dense or DropConnectDense softmax classifier."""
+    if spec.head_dropout > 0:
+        x = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(x)
+    if spec.head == "dropconnect":
+        return DropConnectDense(num_classes, rate=spec.head_dropconnect, activation="softmax",
+                                kernel_regularizer=regularizer, name="classifier")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
+                              name="classifier")(x)
+
+
+def small_resnet(input_shape, num_classes, spec, regularization=None, name="small_resnet"):
+    """Builds the recipe's ResNet (see `ModelSpec`); outputs class probabilities."""
+    regularizer = kernel_regularizer(regularization.penalty, regularization.l1, regularization.l2) \
+        if regularization is not None else None
+    num_blocks = len(spec.widths) * spec.blocks_per_stage
+    if spec.stochastic_depth > 0 and spec.stochastic_depth_linear_decay:
+        rates = linear_decay_rates(spec.stochastic_depth, num_blocks)
+    else:
+        rates = [spec.stochastic_depth] * num_blocks
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = _conv_bn(inputs, spec.widths[0], 1, regularizer, spec.batch_norm, "stem")
+    block = 0
+    for stage, filters in enumerate(spec.widths):
+        for j in range(spec.blocks_per_stage):
+            strides = 1
+            if stage > 0 and j == 0:
+                if spec.pooling == "stride":
+                    strides = 2
+                else:
+                    x = _downsample(x, spec, f"stage{stage}")
+            x = residual_block(x, filters, strides, rates[block], regularizer, spec.batch_norm,
+                               f"stage{stage}_block{j}")
+            block += 1
+        x = keras.layers.Identity(name=f"stage{stage}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+    outputs = classifier_head(x, num_classes, spec, regularizer)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def mlp(input_shape, num_classes, spec, regularization=None, name="mlp"):
+    """A fully connected network (hidden sizes from `widths`), for quick checks."""
+    regularizer = kernel_regularizer(regularization.penalty, regularization.l1, regularization.l2) \
+        if regularization is not None else None
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    for i, width in enumerate(spec.widths):
+        x = keras.layers.Dense(width, activation="relu", kernel_regularizer=regularizer, name=f"dense{i}")(x)
+    x = keras.layers.Identity(name="features")(x)
+    outputs = classifier_head(x, num_classes, spec, regularizer)
+    return keras.Model(inputs, outputs, name=name)

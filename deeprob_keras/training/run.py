@@ -1,0 +1,150 @@
+"""The one training path: recipe -> data, model, optimizer, schedule, loss,
+callbacks -> `fit` -> evaluation -> `.keras` and SavedModel export.
+
+The CLI (`deeprob train`), the TFX Trainer's `run_fn` and the tests all call
+`train_recipe`.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deeprob_keras.augment import build_augmentation
+from deeprob_keras.callbacks import build_callbacks, finalize_ema
+from deeprob_keras.data import load_datasets
+from deeprob_keras.models import build_model
+from deeprob_keras.recipe import save_recipe
+from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
+from deeprob_keras.training.builders import build_loss, build_optimizer
+from deeprob_keras.training.epoch_timer import EpochTimer
+from deeprob_keras.training.export import export_serving_version
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced; `paths` names every artifact on disk."""
+
+    model: keras.Model
+    history: dict
+    metrics: dict
+    paths: dict
+    recipe: object
+
+
+def load_recipe_datasets(recipe, global_batch_size, image_fn=None, batch_fn=None):
+    """The recipe's `data` section -> `Datasets`."""
+    d = recipe.data
+    return load_datasets(
+        d.dataset, batch_size=global_batch_size, validation_fraction=d.validation_fraction,
+        limit_examples=d.limit_examples, classes=d.classes, examples_per_class=d.examples_per_class,
+        image_size=d.image_size, channels=d.channels, seed=recipe.seed, data_dir=d.data_dir,
+        shuffle_buffer=d.shuffle_buffer, image_fn=image_fn, batch_fn=batch_fn,
+        one_hot=recipe.regularization.label_smoothing > 0)
+
+
+def _augmentation(recipe, num_classes, train_arrays):
+    pca_stats = None
+    if recipe.augmentation.pca_lighting > 0:
+        from deeprob_keras.augment import fit_pca_lighting
+
+        pca_stats = fit_pca_lighting(train_arrays[0])
+    return build_augmentation(recipe.augmentation, num_classes, pca_stats=pca_stats)
+
+
+def build_compiled_model(recipe, datasets, strategy, global_batch_size):
+    """Model, optimizer (with schedule), loss and metrics, compiled under `strategy`."""
+    steps_per_epoch = math.ceil(datasets.num_examples["train"] / global_batch_size)
+    learning_rate = recipe.optimizer.learning_rate
+    if recipe.model.name == "backbone":  # fine-tuning: transfer.lr_factor x optimizer.learning_rate
+        from deeprob_keras.transfer.fine_tuning import transfer_learning_rate
+
+        learning_rate = transfer_learning_rate(recipe)
+    schedule = build_schedule(
+        recipe.schedule, learning_rate, steps_per_epoch, recipe.training.epochs,
+        global_batch_size=global_batch_size, base_batch_size=recipe.optimizer.base_batch_size)
+    soft = recipe.augmentation.mixup_alpha > 0 or recipe.augmentation.cutmix_alpha > 0
+    with strategy.scope():
+        model = build_model(recipe, datasets.image_shape, datasets.num_classes)
+        model.compile(
+            optimizer=build_optimizer(recipe.optimizer, schedule),
+            loss=build_loss(recipe.regularization, datasets.num_classes, soft),
+            metrics=["accuracy"],
+            jit_compile=recipe.training.jit_compile,
+            steps_per_execution=recipe.training.steps_per_execution)
+    return model, steps_per_epoch
+
+
+def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None):
+    """Trains `recipe`, writes every artifact under `out_dir`, returns `TrainResult`.
+
+    Artifacts: `recipe.yaml` (fully resolved), `history.csv`, `learning_curves.png`,
+    `tensorboard/`, `best.keras`, `model.keras`, `serving/<version>/` (SavedModel),
+    `metrics.json`. Re-running with the same `out_dir` resumes from `backup/`
+    when the recipe keeps backups. `data_fn(recipe, global_batch_size, image_fn=None,
+    batch_fn=None) -> Datasets` replaces `load_recipe_datasets` (the TFX Trainer
+    passes one that reads its TFRecords).
+    """
+    if recipe.model.name == "backbone" and recipe.transfer is not None and recipe.transfer.mode == "two_phase":
+        from deeprob_keras.transfer import train_transfer  # runs both phases, each through train_recipe
+
+        return train_transfer(recipe, out_dir, strategy, verbose, extra_callbacks, export)
+    out_dir = os.path.abspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    keras.utils.set_random_seed(recipe.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    global_batch_size = recipe.training.batch_size * replicas
+    paths = {"recipe": save_recipe(recipe, os.path.join(out_dir, "recipe.yaml"))}
+
+    data_fn = data_fn or load_recipe_datasets
+    probe = data_fn(recipe, global_batch_size)
+    image_fn, batch_fn = _augmentation(recipe, probe.num_classes, probe.train_arrays)
+    datasets = data_fn(recipe, global_batch_size, image_fn, batch_fn) \
+        if (image_fn or batch_fn) else probe
+    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
+    snapshot_steps = None
+    if recipe.callbacks.snapshots:
+        snapshot_steps = schedule_snapshot_steps(recipe.schedule, steps_per_epoch, recipe.training.epochs)
+    callbacks = [EpochTimer()] + build_callbacks(
+        recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + list(extra_callbacks)
+    if verbose:
+        print(f"deeprob: training {recipe.name!r} on {datasets.num_examples} examples, "
+              f"{replicas} replica(s), global batch {global_batch_size}, "
+              f"{steps_per_epoch} steps/epoch, {recipe.training.epochs} epochs, "
+              f"{model.count_params():,} parameters", flush=True)
+    started = time.time()
+    history = model.fit(datasets.train, validation_data=datasets.validation,
+                        epochs=recipe.training.epochs, callbacks=callbacks, verbose=verbose)
+    train_seconds = time.time() - started
+    if recipe.optimizer.use_ema:
+        finalize_ema(model)
+    test_loss, test_acc = model.evaluate(datasets.test, verbose=0)[:2]
+    epoch_seconds = history.history.get("epoch_seconds", [])
+    metrics = {
+        "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+        "epochs_run": len(history.history.get("loss", [])),
+        "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
+        "train_seconds": train_seconds, "replicas": replicas,
+        "num_examples": datasets.num_examples, "parameters": int(model.count_params()),
+    }
+    paths["model"] = os.path.join(out_dir, "model.keras")
+    model.save(paths["model"])
+    for name in ("history.csv", "learning_curves.png", "best.keras", "tensorboard"):
+        if os.path.exists(os.path.join(out_dir, name)):
+            paths[os.path.splitext(name)[0]] = os.path.join(out_dir, name)
+    if export:
+        raw_shape = tuple(datasets.train_arrays[0].shape[1:])
+        paths["saved_model"] = export_serving_version(
+            model, os.path.join(out_dir, "serving"), raw_image_shape=raw_shape,
+            image_size=recipe.data.image_size, channels=recipe.data.channels,
+            class_names=datasets.class_names)
+    paths["metrics"] = os.path.join(out_dir, "metrics.json")
+    with open(paths["metrics"], "w") as f:
+        json.dump({**metrics, "paths": paths}, f, indent=2)
+    return TrainResult(model=model, history=history.history, metrics=metrics, paths=paths, recipe=recipe)
