@@ -189,5 +189,7 @@ class Recipe:
             raise ValueError("callbacks.snapshots needs schedule.name: cosine_restarts")
         if self.model.name == "backbone" and (self.transfer is None or not self.transfer.backbone):
             raise ValueError("model.name=backbone needs transfer.backbone (a .keras path or a keras.applications name)")
+        if self.data.classes is not None and len(set(self.data.classes)) < 2:
+            raise ValueError(f"data.classes must keep at least 2 classes. Received: classes={self.data.classes}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
