@@ -39,6 +39,9 @@ def _convert(value, tp, where):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        present = [a for a in args if a is not type(None)]
+        if len(present) == 1:  # Optional[X]: X's own error is the clearest one
+            return _convert(value, present[0], where)
         errors = []
         for arg in args:
             if arg is type(None):
