@@ -10,5 +10,8 @@ from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
 from deeprob_keras.augment.test_time_augmentation import TestTimeAugmentation
 
-__all__ = ["CutMix", "MixUp", "cutmix", "mixup", "RandomErasing", "RandomScaleCrop", "PCALighting", "fit_pca_lighting", "pca_lighting", "RandAugment", "make_rand_augment", "build_augmentation",
-           "TestTimeAugmentation"]
+__all__ = [
+    "CutMix", "MixUp", "PCALighting", "RandAugment", "RandomErasing", "RandomScaleCrop",
+    "TestTimeAugmentation", "build_augmentation", "cutmix", "fit_pca_lighting", "make_rand_augment",
+    "mixup", "pca_lighting",
+]
