@@ -1,0 +1,151 @@
+"""`create_pipeline(config)`: the whole TFX pipeline, built in one call.
+
+ImportExampleGen -> StatisticsGen -> SchemaGen (curated: ImportSchemaGen) ->
+ExampleValidator -> AnomalyGate -> [Tuner] -> Trainer -> latest blessed model
+resolver -> Evaluator (TFMA, accuracy bound and change vs. the baseline) ->
+Pusher (filesystem, TF Serving layout, only when blessed).
+
+Every component is created inside this function: the DSL binds components to
+the pipeline being built, and the Kubeflow V2 compiler relies on it.
+"""
+
+import os
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from deeprob_keras.recipe.validation import to_dict
+from pipeline.anomaly_gate import AnomalyGate
+from pipeline.config import resolve_recipe
+from pipeline.examples import read_examples_info
+from pipeline.schema import write_curated_schema
+
+RUN_FN = "pipeline.trainer_module.run_fn"
+TUNER_FN = "pipeline.trainer_module.tuner_fn"
+LABEL_KEY = "label"
+PREDICTION_KEY = "probabilities"
+
+
+def eval_config(config):
+    """TFMA EvalConfig: sparse categorical accuracy above a bound and not worse than the baseline."""
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.accuracy_lower_bound}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": config.accuracy_change_threshold}))
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=LABEL_KEY,
+                                    prediction_key=PREDICTION_KEY)],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
+        ])])
+
+
+def trainer_custom_config(config, recipe, class_names):
+    return {
+        "recipe": to_dict(recipe),
+        "recipe_path": config.recipe,
+        "class_names": list(class_names),
+        "tuner_trials": config.tuner_trials,
+        "tuner_epochs": config.tuner_epochs,
+    }
+
+
+def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=False):
+    """Builds the `tfx.dsl.Pipeline` described by `config` (a `PipelineConfig`).
+
+    Args:
+        config: `pipeline.config.PipelineConfig` (paths absolute, see `resolved()`).
+        class_names, image_shape: the data's; default: read from
+            `<examples_dir>/info.json` written by `write_examples`.
+        for_kubeflow: no local metadata connection; the Trainer requests the
+            configured accelerator; paths under `kubeflow_pipeline_root`.
+
+    Returns:
+        A `tfx.dsl.Pipeline`.
+
+    Example:
+        >>> pipeline = create_pipeline(load_pipeline_config())
+        >>> tfx.orchestration.LocalDagRunner().run(pipeline)
+    """
+    info = read_examples_info(config.examples_dir)
+    if class_names is None or image_shape is None:
+        if info is None:
+            raise FileNotFoundError(
+                f"no {os.path.join(config.examples_dir, 'info.json')}: write the examples first "
+                "(pipeline.examples.write_examples) or pass class_names and image_shape")
+        class_names = class_names or info.class_names
+        image_shape = image_shape or info.image_shape
+    recipe = resolve_recipe(config)
+
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=config.examples_dir,
+        input_config=tfx.proto.Input(splits=[
+            tfx.proto.Input.Split(name="train", pattern="train/*"),
+            tfx.proto.Input.Split(name="eval", pattern="eval/*"),
+        ]))
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if config.schema == "curated":
+        root = (config.kubeflow_pipeline_root or config.pipeline_root) if for_kubeflow else config.pipeline_root
+        schema_file = write_curated_schema(os.path.join(root, "curated_schema"),
+                                           len(class_names), image_shape)
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file).with_id("SchemaGen")
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"])
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
+    gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+
+    custom_config = trainer_custom_config(config, recipe, class_names)
+    components = [example_gen, statistics_gen, schema_gen, example_validator, gate]
+    hyperparameters = None
+    if config.enable_tuner:
+        tuner = tfx.components.Tuner(
+            examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+            tuner_fn=TUNER_FN, train_args=tfx.proto.TrainArgs(), eval_args=tfx.proto.EvalArgs(),
+            custom_config=custom_config)
+        tuner.add_upstream_node(gate)
+        hyperparameters = tuner.outputs["best_hyperparameters"]
+        components.append(tuner)
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN, examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+        hyperparameters=hyperparameters, train_args=tfx.proto.TrainArgs(), eval_args=tfx.proto.EvalArgs(),
+        custom_config=custom_config)
+    trainer.add_upstream_node(gate)
+    if for_kubeflow and config.trainer_accelerator_type and config.trainer_accelerator_count:
+        trainer.with_platform_config(_accelerator_config(config))
+
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"], eval_config=eval_config(config))
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+    components += [trainer, model_resolver, evaluator, pusher]
+
+    kwargs = {"beam_pipeline_args": list(config.beam_args)}
+    if not for_kubeflow:
+        kwargs["metadata_connection_config"] = tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.metadata_path)
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=(config.kubeflow_pipeline_root or config.pipeline_root) if for_kubeflow
+        else config.pipeline_root,
+        components=components, enable_cache=False, **kwargs)
+
+
+def _accelerator_config(config):
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    container_spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec
+    return container_spec(resources=container_spec.ResourceSpec(
+        accelerator=container_spec.ResourceSpec.AcceleratorConfig(
+            type=config.trainer_accelerator_type, count=config.trainer_accelerator_count)))

@@ -1,0 +1,150 @@
+"""The TFX Trainer's `run_fn` and the Tuner's `tuner_fn`: thin calls into the library.
+
+`custom_config` (set by `create_pipeline`) carries:
+- `recipe`: the fully resolved recipe as a dict (validated again here), so a
+  container on Kubeflow needs no recipe file;
+- `recipe_path`: where it came from (for the record);
+- `class_names`: the class names, in label order;
+- `tuner_epochs`, `tuner_trials`: the Tuner's budget.
+"""
+
+
+import keras
+import keras_tuner
+import tensorflow as tf
+from tfx import v1 as tfx
+
+from deeprob_keras.augment import build_augmentation
+from deeprob_keras.callbacks import NonFiniteLossStop
+from deeprob_keras.recipe import recipe_from_dict, with_overrides
+from deeprob_keras.training import build_compiled_model, export_saved_model, train_recipe
+from deeprob_keras.tuning import apply_hyperparameters, define_hyperparameters
+from pipeline.tfrecord_data import tfrecord_datasets
+
+
+def recipe_from_fn_args(fn_args):
+    """The recipe in `custom_config`, with the Tuner's best hyperparameters applied (if any)."""
+    config = fn_args.custom_config or {}
+    if "recipe" not in config:
+        raise ValueError("custom_config must hold the resolved recipe under 'recipe'. "
+                         f"Received keys: {sorted(config)}")
+    recipe = recipe_from_dict(config["recipe"], where=config.get("recipe_path", "recipe"))
+    if getattr(fn_args, "hyperparameters", None):
+        recipe = apply_hyperparameters(recipe, fn_args.hyperparameters)
+        applied = {p.name: _get(recipe, p.name) for p in recipe.search_space}
+        print(f"deeprob pipeline: best hyperparameters applied: {applied}", flush=True)
+    return recipe
+
+
+def _get(recipe, dotted):
+    node = recipe
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _data_fn(fn_args):
+    names = fn_args.custom_config["class_names"]
+
+    def data_fn(recipe, global_batch_size, image_fn=None, batch_fn=None):
+        return tfrecord_datasets(recipe, fn_args.train_files, fn_args.eval_files, names,
+                                 global_batch_size, image_fn, batch_fn)
+    return data_fn
+
+
+def run_fn(fn_args):
+    """TFX Trainer entry point: trains the recipe under MirroredStrategy, exports the SavedModel.
+
+    Artifacts of the run (recipe.yaml, history.csv, model.keras, TensorBoard
+    logs) go to `fn_args.model_run_dir`; the serving SavedModel (signatures
+    `serving_default` and `serving_images`) to `fn_args.serving_model_dir`.
+    """
+    recipe = recipe_from_fn_args(fn_args)
+    strategy = tf.distribute.MirroredStrategy()
+    print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy.num_replicas_in_sync} replica(s), "
+          f"{recipe.training.epochs} epoch(s)", flush=True)
+    result = train_recipe(recipe, fn_args.model_run_dir, strategy=strategy, verbose=2, export=False,
+                          data_fn=_data_fn(fn_args))
+    data = _data_fn(fn_args)(recipe, recipe.training.batch_size)
+    export_saved_model(result.model, fn_args.serving_model_dir,
+                       raw_image_shape=tuple(data.train_arrays[0].shape[1:]),
+                       image_size=recipe.data.image_size, channels=recipe.data.channels,
+                       class_names=data.class_names)
+    print(f"deeprob pipeline: Trainer: accuracy on eval {result.metrics['test_accuracy']:.4f}; "
+          f"SavedModel: {fn_args.serving_model_dir}", flush=True)
+
+
+def _augmented_datasets(recipe, data_fn, global_batch_size):
+    probe = data_fn(recipe, global_batch_size)
+    pca_stats = None
+    if recipe.augmentation.pca_lighting > 0:
+        from deeprob_keras.augment import fit_pca_lighting
+
+        pca_stats = fit_pca_lighting(probe.train_arrays[0])
+    image_fn, batch_fn = build_augmentation(recipe.augmentation, probe.num_classes, pca_stats=pca_stats)
+    if image_fn is None and batch_fn is None:
+        return probe
+    return data_fn(recipe, global_batch_size, image_fn, batch_fn)
+
+
+def trial_recipe(recipe, epochs):
+    """`recipe` shortened to `epochs`, its warmup scaled by the same factor."""
+    warmup = recipe.schedule.warmup_epochs * epochs / recipe.training.epochs
+    return with_overrides(recipe, {"training.epochs": epochs, "schedule.warmup_epochs": warmup})
+
+
+class RecipeHyperModel(keras_tuner.HyperModel):
+    """A KerasTuner hypermodel: each trial is the recipe with sampled `search_space` values.
+
+    `build` samples the values and compiles the trial's model; `fit` builds the
+    trial's data pipeline (so batch size and augmentation knobs can be searched
+    too) and trains for `epochs`.
+
+    Args:
+        recipe: the base `Recipe`; its `search_space` must not be empty.
+        data_fn: `(recipe, global_batch_size, image_fn=None, batch_fn=None) -> Datasets`.
+        epochs: epochs per trial.
+    """
+
+    def __init__(self, recipe, data_fn, epochs):
+        super().__init__(name="deeprob_recipe")
+        if not recipe.search_space:
+            raise ValueError("the Tuner needs a non-empty recipe search_space (or the pipeline "
+                             "config's search_space). Received: search_space=[]")
+        self.recipe = trial_recipe(recipe, epochs)
+        self.data_fn = data_fn
+        self.epochs = epochs
+        self._trial = None
+
+    def build(self, hp):
+        values = define_hyperparameters(hp, self.recipe.search_space)
+        recipe = apply_hyperparameters(self.recipe, values)
+        keras.utils.set_random_seed(recipe.seed)
+        batch = recipe.training.batch_size
+        data = _augmented_datasets(recipe, self.data_fn, batch)
+        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
+        self._trial = (values, data)
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        values, data = self._trial
+        print(f"deeprob pipeline: Tuner trial {values}", flush=True)
+        callbacks = list(kwargs.pop("callbacks", [])) + [NonFiniteLossStop()]
+        kwargs.pop("epochs", None)
+        kwargs.setdefault("verbose", 2)
+        return model.fit(data.train, validation_data=data.validation, epochs=self.epochs,
+                         callbacks=callbacks, **kwargs)
+
+
+def tuner_fn(fn_args):
+    """TFX Tuner entry point: a KerasTuner RandomSearch over the recipe's `search_space`."""
+    config = fn_args.custom_config
+    recipe = recipe_from_fn_args(fn_args)
+    hypermodel = RecipeHyperModel(recipe, _data_fn(fn_args), epochs=int(config.get("tuner_epochs", 1)))
+    tuner = keras_tuner.RandomSearch(
+        hypermodel, objective="val_accuracy", max_trials=int(config.get("tuner_trials", 2)),
+        seed=recipe.seed, directory=fn_args.working_dir, project_name="deeprob_random_search",
+        overwrite=True)
+    return tfx.components.TunerFnResult(tuner=tuner, fit_kwargs={})
+
+
