@@ -22,6 +22,7 @@ class RunReport:
     pushed_dir: str
     evaluation_dir: str
     model_dir: str
+    model_run_dir: str
     metadata_path: str
     seconds: float
     error: str = None
@@ -54,6 +55,7 @@ def report_run(config, seconds, error=None):
     pushed = _newest(arts, "PushedModel")
     evaluation = _newest(arts, "ModelEvaluation")
     model = _newest(arts, "Model")
+    model_run = _newest(arts, "ModelRun")
     pushed_dir = None
     if pushed is not None and custom_property(pushed, "pushed") == 1:
         pushed_dir = custom_property(pushed, "pushed_destination")
@@ -62,6 +64,7 @@ def report_run(config, seconds, error=None):
         blessed=bool(blessing is not None and custom_property(blessing, "blessed") == 1),
         pushed_dir=pushed_dir, evaluation_dir=evaluation.uri if evaluation is not None else None,
         model_dir=model.uri if model is not None else None,
+        model_run_dir=model_run.uri if model_run is not None else None,
         metadata_path=config.metadata_path, seconds=seconds, error=error)
 
 
@@ -75,6 +78,7 @@ def print_report(report):
     print(f"  blessed:          {report.blessed}")
     print(f"  pushed model:     {report.pushed_dir or 'nothing pushed'}")
     print(f"  trained model:    {report.model_dir}")
+    print(f"  training logs:    {report.model_run_dir}")
     print(f"  evaluation:       {report.evaluation_dir}")
     print(f"  metadata:         {report.metadata_path}", flush=True)
 

@@ -1,0 +1,54 @@
+"""`deeprob pipeline run|compile` and `deeprob serve-check` (plugged into deeprob_keras.cli)."""
+
+
+def _config(args):
+    from pipeline.config import load_pipeline_config
+
+    config = load_pipeline_config(args.config)
+    extra = list(getattr(args, "beam_arg", None) or [])
+    if extra:
+        import dataclasses
+
+        config = dataclasses.replace(config, beam_args=list(config.beam_args) + extra)
+    return config
+
+
+def cmd_run(args):
+    from pipeline.runners import run_local
+
+    report = run_local(_config(args))
+    return 0 if report.succeeded else 1
+
+
+def cmd_compile(args):
+    from pipeline.runners import compile_kubeflow
+
+    compile_kubeflow(_config(args), args.kubeflow)
+    return 0
+
+
+def cmd_serve_check(args):
+    from pipeline.serve_check import run_from_args
+
+    return run_from_args(args)
+
+
+def add_commands(subparsers):
+    """Adds `pipeline run`, `pipeline compile` and `serve-check` to the `deeprob` parser."""
+    p = subparsers.add_parser("pipeline", help="the TFX pipeline: run locally or compile for Kubeflow")
+    psub = p.add_subparsers(dest="pipeline_command", required=True)
+    q = psub.add_parser("run", help="run with LocalDagRunner (SQLite metadata, Beam DirectRunner)")
+    q.add_argument("--config", help="pipeline config YAML (default: built-in defaults, see pipeline/config.py)")
+    q.add_argument("--beam-arg", action="append", metavar="FLAG",
+                   help="extra Beam flag, repeatable; write it with '=': --beam-arg=--direct_num_workers=2")
+    q.set_defaults(func=cmd_run)
+    q = psub.add_parser("compile", help="compile a Kubeflow Pipelines V2 JSON spec")
+    q.add_argument("--kubeflow", required=True, metavar="OUT.json", help="output JSON file")
+    q.add_argument("--config", help="pipeline config YAML")
+    q.set_defaults(func=cmd_compile)
+
+    from pipeline.serve_check import add_arguments
+
+    p = subparsers.add_parser("serve-check", help="load the newest SavedModel version and predict real examples")
+    add_arguments(p)
+    p.set_defaults(func=cmd_serve_check)

@@ -1,0 +1,119 @@
+"""`deeprob serve-check DIR`: load the newest SavedModel version and send real examples through it.
+
+Run as its own process (`deeprob serve-check DIR` or `python -m
+pipeline.serve_check DIR`), so that nothing of the training process (custom
+objects, Keras state) helps the SavedModel load: what passes here loads in TF
+Serving.
+"""
+
+import argparse
+import base64
+import json
+import os
+import sys
+
+import numpy as np
+
+CLASS_NAMES_FILE = "assets.extra_class_names.txt"
+
+
+def newest_version(directory):
+    """`directory` itself if it holds a SavedModel, else its highest numeric `<version>/` subfolder."""
+    if os.path.exists(os.path.join(directory, "saved_model.pb")):
+        return directory
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"serving directory not found: {directory}")
+    versions = [d for d in os.listdir(directory)
+                if d.isdigit() and os.path.exists(os.path.join(directory, d, "saved_model.pb"))]
+    if not versions:
+        raise FileNotFoundError(f"no <version>/saved_model.pb under {directory}")
+    return os.path.join(directory, max(versions, key=int))
+
+
+def rest_request_body(serialized_example):
+    """The TF Serving REST `:predict` body for one serialized tf.Example."""
+    return {"signature_name": "serving_default",
+            "instances": [{"b64": base64.b64encode(serialized_example).decode("ascii")}]}
+
+
+def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000, show=5, verbose=True):
+    """Sends the dataset's test split through `serving_default`; returns a result dict.
+
+    Args:
+        directory: a serving base dir (`<dir>/<version>/`) or one version dir.
+        dataset: a name `deeprob_keras.data.load_arrays` knows.
+        limit: use the first N test examples (None = all).
+        batch_size: examples per signature call.
+        show: how many predictions to print.
+
+    Returns:
+        {"version_dir", "accuracy", "examples", "predictions" (int array), "request_body"}.
+
+    Example:
+        >>> serve_check("runs/pipeline/serving")["accuracy"]
+    """
+    import tensorflow as tf
+
+    from deeprob_keras.data import encode_example, load_arrays
+
+    version_dir = newest_version(directory)
+    loaded = tf.saved_model.load(version_dir)
+    for name in ("serving_default", "serving_images"):
+        if name not in loaded.signatures:
+            raise ValueError(f"{version_dir} has no {name!r} signature. Received: {sorted(loaded.signatures)}")
+    serve = loaded.signatures["serving_default"]
+    _, (images, labels), dataset_names = load_arrays(dataset)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    names_path = os.path.join(version_dir, CLASS_NAMES_FILE)
+    names = dataset_names
+    if os.path.exists(names_path):
+        with open(names_path) as f:
+            names = [line.strip() for line in f if line.strip()]
+    serialized = [encode_example(image, 0) for image in images]  # the label is not sent
+    predictions, confidences = [], []
+    for start in range(0, len(serialized), batch_size):
+        out = serve(examples=tf.constant(serialized[start:start + batch_size]))
+        predictions.append(out["classes"].numpy())
+        confidences.append(out["probabilities"].numpy().max(axis=-1))
+    predictions, confidences = np.concatenate(predictions), np.concatenate(confidences)
+    accuracy = float(np.mean(predictions == labels))
+    body = rest_request_body(serialized[0])
+    if verbose:
+        print(f"serve-check: {version_dir}")
+        for i in range(min(show, len(labels))):
+            print(f"  example {i}: predicted {names[predictions[i]]!r} ({confidences[i]:.2f}), "
+                  f"true {names[labels[i]]!r}")
+        print(f"accuracy on {len(labels)} {dataset} test examples through serving_default: {accuracy:.4f}")
+        print("TF Serving REST request for example 0 "
+              f"(POST http://HOST:8501/v1/models/MODEL:predict):")
+        print(json.dumps(body))
+    return {"version_dir": version_dir, "accuracy": accuracy, "examples": int(len(labels)),
+            "predictions": predictions, "request_body": body}
+
+
+def add_arguments(parser):
+    parser.add_argument("directory", help="serving dir (<dir>/<version>/) or a version dir")
+    parser.add_argument("--dataset", default="fashion_mnist", help="dataset whose test split is sent")
+    parser.add_argument("--limit", type=int, help="send only the first N test examples")
+    parser.add_argument("--show", type=int, default=5, help="predictions to print")
+    parser.add_argument("--json", dest="json_out", help="also write the result (without predictions) here")
+
+
+def run_from_args(args):
+    result = serve_check(args.directory, args.dataset, args.limit, show=args.show)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({k: v for k, v in result.items() if k != "predictions"}
+                      | {"predictions": result["predictions"].tolist()}, f)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m pipeline.serve_check", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
