@@ -52,9 +52,9 @@ def time_fit(config, x, y, epochs, batch_size):
     model = make_model(use_ema=config.startswith("ema"))
     fit = dict(batch_size=batch_size, verbose=0, validation_split=0.1)
     model.fit(x[:batch_size * 2], y[:batch_size * 2], epochs=1, callbacks=callbacks_for(config), **fit)  # trace
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.fit(x, y, epochs=epochs, callbacks=callbacks_for(config), **fit)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def main(argv=None):
@@ -71,13 +71,17 @@ def main(argv=None):
     y = rng.integers(0, 10, size=args.images)
     load_before = os.getloadavg()[0]
     times = {c: [] for c in CONFIGS}
+    cpu = {c: [] for c in CONFIGS}
     for r in range(args.repeats):
         for config in CONFIGS:  # interleaved, so drifts of the machine hit every config alike
-            times[config].append(time_fit(config, x, y, args.epochs, args.batch_size))
-            print(f"repeat {r + 1}/{args.repeats} {config:24s} {times[config][-1]:.2f} s", flush=True)
+            wall, cpu_s = time_fit(config, x, y, args.epochs, args.batch_size)
+            times[config].append(wall)
+            cpu[config].append(cpu_s)
+            print(f"repeat {r + 1}/{args.repeats} {config:24s} {wall:.2f} s wall, {cpu_s:.2f} s CPU", flush=True)
     load_after = os.getloadavg()[0]
     base = statistics.median(times["bare"])
     base_min = min(times["bare"])
+    base_cpu = statistics.median(cpu["bare"])
     steps = args.epochs * int(np.ceil(args.images * 0.9 / args.batch_size))
     lines = [
         "# Callback overhead (fit wall time, ratio to a bare fit)",
@@ -86,15 +90,18 @@ def main(argv=None):
         f"{args.images} images (10% validation), batch {args.batch_size}, {args.epochs} epoch(s) = {steps} steps; "
         f"median of {args.repeats} interleaved repeats after a tracing warm-up; {os.cpu_count()} CPU cores; "
         f"1-min load average {load_before:.1f} before, {load_after:.1f} after (other work on the machine adds noise: "
-        "compare with the min column).",
+        "compare with the min and CPU-time columns; CPU time is user+sys of this process, all threads).",
         "",
-        "| configuration | median time (s) | ratio to bare (median) | min time (s) | ratio to bare (min) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| configuration | median wall (s) | ratio (median wall) | min wall (s) | ratio (min wall) "
+        "| median CPU (s) | ratio (median CPU) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for config in CONFIGS:
         med = statistics.median(times[config])
         low = min(times[config])
-        lines.append(f"| {config} | {med:.2f} | {med / base:.3f} | {low:.2f} | {low / base_min:.3f} |")
+        c = statistics.median(cpu[config])
+        lines.append(f"| {config} | {med:.2f} | {med / base:.3f} | {low:.2f} | {low / base_min:.3f} "
+                     f"| {c:.2f} | {c / base_cpu:.3f} |")
     lines += ["", "Command: `.venv/bin/python benchmarks/callback_overhead.py "
               f"--images {args.images} --repeats {args.repeats} --epochs {args.epochs} --batch-size {args.batch_size}`", ""]
     text = "\n".join(lines)
