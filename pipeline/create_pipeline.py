@@ -146,6 +146,5 @@ def _accelerator_config(config):
     from kfp.pipeline_spec import pipeline_spec_pb2
 
     container_spec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec
-    return container_spec(resources=container_spec.ResourceSpec(
-        accelerator=container_spec.ResourceSpec.AcceleratorConfig(
-            type=config.trainer_accelerator_type, count=config.trainer_accelerator_count)))
+    return container_spec.ResourceSpec(accelerator=container_spec.ResourceSpec.AcceleratorConfig(
+        type=config.trainer_accelerator_type, count=config.trainer_accelerator_count))
