@@ -5,6 +5,11 @@ losses, schedules, augmentation, ensembles) with Keras, so `.keras` files that
 use them load with `load_model` (Keras's `safe_mode` stays on).
 """
 
+import warnings
+
+# google-api-core (pulled in by TFX/keras-cv) warns about Python 3.10 on every import.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")
+
 from deeprob_keras import augment, ensembles, layers, losses, schedules  # noqa: F401  (registration)
 
 __version__ = "0.1.0"

@@ -64,6 +64,12 @@ def cmd_schedule_plot(args):
     return 0
 
 
+def _training_diverged():
+    from deeprob_keras.training import TrainingDiverged
+
+    return TrainingDiverged
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="deeprob", description="Training Neural Networks II, as a tool.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +114,9 @@ def main(argv=None):
     except RecipeError as e:
         print(f"deeprob: bad recipe: {e}", file=sys.stderr)
         return 2
+    except _training_diverged() as e:
+        print(f"deeprob: training stopped: {e}", file=sys.stderr)
+        return 3
     except FileNotFoundError as e:
         print(f"deeprob: {e}", file=sys.stderr)
         return 2

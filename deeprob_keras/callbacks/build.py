@@ -76,6 +76,8 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
             monitor=spec.monitor, mode=mode, patience=spec.early_stopping_patience,
             restore_best_weights=True))
     callbacks.append(LearningCurves(os.path.join(out_dir, "learning_curves.png")))
-    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv")))
+    # Append when a backup exists: a resumed run keeps the epochs logged before the crash.
+    resuming = spec.backup and os.path.isdir(os.path.join(out_dir, "backup"))
+    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=resuming))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")))
     return callbacks

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.augment import build_augmentation
-from deeprob_keras.callbacks import build_callbacks, finalize_ema
+from deeprob_keras.callbacks import NonFiniteLossStop, build_callbacks, finalize_ema
 from deeprob_keras.data import load_datasets
 from deeprob_keras.models import build_model
 from deeprob_keras.recipe import save_recipe
@@ -24,6 +24,10 @@ from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
 from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.epoch_timer import EpochTimer
 from deeprob_keras.training.export import export_serving_version
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or Inf; nothing was saved or exported from the bad weights."""
 
 
 @dataclasses.dataclass
@@ -122,13 +126,20 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     history = model.fit(datasets.train, validation_data=datasets.validation,
                         epochs=recipe.training.epochs, callbacks=callbacks, verbose=verbose)
     train_seconds = time.time() - started
+    for callback in callbacks:
+        if isinstance(callback, NonFiniteLossStop) and callback.stopped_step is not None:
+            kept = [p for p in ("best.keras",) if os.path.exists(os.path.join(out_dir, p))]
+            raise TrainingDiverged(
+                f"{callback.message} Nothing was exported; last good checkpoint: "
+                f"{os.path.join(out_dir, kept[0]) if kept else 'none (diverged in the first epoch)'}")
     if recipe.optimizer.use_ema:
         finalize_ema(model)
     test_loss, test_acc = model.evaluate(datasets.test, verbose=0)[:2]
     epoch_seconds = history.history.get("epoch_seconds", [])
     metrics = {
         "test_accuracy": float(test_acc), "test_loss": float(test_loss),
-        "epochs_run": len(history.history.get("loss", [])),
+        # history.epoch counts from the resumed epoch after a crash: report the run's total.
+        "epochs_run": (history.epoch[-1] + 1) if history.epoch else 0,
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
         "train_seconds": train_seconds, "replicas": replicas,
         "num_examples": datasets.num_examples, "parameters": int(model.count_params()),
