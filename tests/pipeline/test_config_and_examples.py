@@ -1,0 +1,126 @@
+"""PipelineConfig validation, the TFRecord writer, planted anomalies, the curated schema and the gate."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
+
+from deeprob_keras.data import decode_examples
+from deeprob_keras.recipe import RecipeError
+from pipeline.anomaly_gate import describe_anomalies, read_anomalies
+from pipeline.config import load_pipeline_config, resolve_recipe
+from pipeline.examples import plant_anomaly, read_examples_info, write_examples
+from pipeline.schema import curated_schema, write_curated_schema
+from pipeline.tfrecord_data import expand_patterns, tfrecord_datasets
+
+
+def test_defaults_are_valid_and_paths_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_pipeline_config()
+    assert config.pipeline_root == str(tmp_path / "runs/pipeline/root")
+    assert config.serving_dir == str(tmp_path / "runs/pipeline/serving")
+    assert os.path.exists(config.recipe)  # found in the project when not in the cwd
+    assert (config.max_train_examples, config.max_eval_examples) == (3000, 1000)
+
+
+def test_yaml_overrides_and_errors(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("tuner_trials: 4\nepochs: 2\nbeam_args: ['--direct_num_workers=2']\n")
+    config = load_pipeline_config(str(path))
+    assert config.tuner_trials == 4 and config.beam_args == ["--direct_num_workers=2"]
+    with pytest.raises(RecipeError, match="Did you mean 'tuner_trials'"):
+        load_pipeline_config(overrides={"tuner_trails": 3})
+    with pytest.raises(RecipeError, match=r"accuracy_lower_bound: expected a value in \[0.0, 1.0\]. Received: 1.5"):
+        load_pipeline_config(overrides={"accuracy_lower_bound": 1.5})
+    with pytest.raises(RecipeError, match="beam_args"):
+        load_pipeline_config(overrides={"beam_args": ["direct_num_workers=2"]})
+    with pytest.raises(RecipeError, match="not found"):
+        load_pipeline_config(str(tmp_path / "missing.yaml"))
+
+
+def test_resolve_recipe_applies_overrides_epochs_and_default_search_space():
+    config = load_pipeline_config(overrides={"epochs": 2, "recipe_overrides": {"model.widths": [8, 16]}})
+    recipe = resolve_recipe(config)
+    assert recipe.training.epochs == 2 and recipe.model.widths == [8, 16]
+    assert [p.name for p in recipe.search_space] == ["optimizer.learning_rate"]
+    assert recipe.search_space[0].sampling == "log"
+    with pytest.raises(RecipeError, match="widht"):
+        resolve_recipe(load_pipeline_config(overrides={"recipe_overrides": {"model.widht": [8]}}))
+
+
+@pytest.fixture(scope="module")
+def digits_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("examples")
+    info = write_examples(str(out), "digits", max_train_examples=120, max_eval_examples=40, verbose=False)
+    return out, info
+
+
+def test_written_examples_decode_to_the_source_arrays(digits_dir):
+    from deeprob_keras.data import load_arrays
+
+    out, info = digits_dir
+    assert info.counts == {"train": 120, "eval": 40}
+    assert read_examples_info(str(out)) == info
+    files = expand_patterns([str(out / "train" / "*")])
+    assert files[0].endswith(".tfrecord.gz")
+    serialized = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1000)))
+    images, labels = decode_examples(serialized, channels=info.image_shape[2])
+    (x_train, y_train), _, _ = load_arrays("digits")
+    np.testing.assert_array_equal(images.numpy(), x_train[:120])
+    np.testing.assert_array_equal(labels.numpy(), y_train[:120])
+    example = tf.train.Example.FromString(serialized[0].numpy())
+    assert [example.features.feature[k].int64_list.value[0] for k in ("height", "width", "channels")] \
+        == list(info.image_shape)
+
+
+def test_tfrecord_datasets_match_counts_and_preprocessing(digits_dir):
+    from deeprob_keras.recipe import Recipe
+
+    out, info = digits_dir
+    data = tfrecord_datasets(Recipe(), [str(out / "train" / "*")], [str(out / "eval" / "*")],
+                             info.class_names, global_batch_size=32)
+    assert data.num_examples == {"train": 120, "validation": 40, "test": 40}
+    x, y = next(iter(data.validation))
+    assert x.dtype == tf.float32 and float(tf.reduce_max(x)) <= 1.0 and x.shape[1:] == info.image_shape
+    assert sum(int(b[1].shape[0]) for b in data.train) == 120
+    assert data.train_arrays[0].shape == (120,) + info.image_shape
+
+
+def test_plant_anomaly():
+    images = np.zeros((100, 28, 28, 1), np.uint8)
+    labels = np.arange(100) % 10
+    _, bad = plant_anomaly(images, labels, "label_out_of_range", 10, fraction=0.1)
+    assert np.sum(bad >= 10) == 10 and np.all(bad[bad < 10] == labels[bad < 10])
+    sized, same = plant_anomaly(images, labels, "wrong_image_size", 10, fraction=0.05)
+    assert sorted({im.shape for im in sized}) == [(28, 28, 1), (36, 36, 1)]
+    assert sum(im.shape == (36, 36, 1) for im in sized) == 5
+    np.testing.assert_array_equal(same, labels)
+    with pytest.raises(ValueError, match="anomaly: expected one of"):
+        plant_anomaly(images, labels, "typo", 10)
+
+
+def test_curated_schema_fixes_label_domain_and_image_size(tmp_path):
+    schema = curated_schema(10, (28, 28, 1))
+    features = {f.name: f for f in schema.feature}
+    assert (features["label"].int_domain.min, features["label"].int_domain.max) == (0, 9)
+    assert (features["height"].int_domain.min, features["height"].int_domain.max) == (28, 28)
+    assert features["image"].type == schema_pb2.BYTES and features["image"].presence.min_fraction == 1.0
+    path = write_curated_schema(str(tmp_path), 10, (28, 28, 1))
+    assert "int_domain" in open(path).read()
+
+
+def test_gate_reads_and_names_anomalies(tmp_path):
+    clean, dirty = anomalies_pb2.Anomalies(), anomalies_pb2.Anomalies()
+    info = dirty.anomaly_info["label"]
+    info.short_description = "Out-of-range values"
+    info.description = "Unexpectedly large value: 12."
+    for split, proto in (("train", dirty), ("eval", clean)):
+        os.makedirs(tmp_path / f"Split-{split}")
+        (tmp_path / f"Split-{split}" / "SchemaDiff.pb").write_bytes(proto.SerializeToString())
+    found = read_anomalies(str(tmp_path))
+    assert sorted(found) == ["eval", "train"]
+    assert describe_anomalies(found) == [
+        "train: feature 'label': Out-of-range values (Unexpectedly large value: 12.)"]
+    assert describe_anomalies({"eval": clean}) == []
