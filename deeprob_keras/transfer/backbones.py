@@ -90,7 +90,7 @@ def _load_application(spec, input_shape):
     if weights_file:
         app.load_weights(weights_file)
     if spec.cut_layer == "features":
-        backbone = keras.Model(app.inputs, app.outputs, name="pretrained")
+        backbone = keras.Model(app.inputs, app.output, name="pretrained")
     else:
         backbone = cut_model(app, spec.cut_layer, source=name)
     adapter = ImageAdapter(size=(size, size), channels=3, scaling=APPLICATIONS[name], name="adapter")

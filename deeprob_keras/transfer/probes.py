@@ -9,6 +9,7 @@ standardized with the training mean and std, and a softmax linear classifier
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 
 def default_probe_layers(model):
@@ -18,31 +19,39 @@ def default_probe_layers(model):
     return stages + (["features"] if "features" in names else [])
 
 
-def _feature_model(model, layer_name, adapter=None):
+def _pooled_output(model, layer_name):
     names = [layer.name for layer in model.layers]
     if layer_name not in names:
         raise ValueError(f"stage_probes: no layer named {layer_name!r} in {model.name!r}. "
                          f"Available layers: {', '.join(names)}")
     out = model.get_layer(layer_name).output
     if len(out.shape) == 4:
-        out = keras.layers.GlobalAveragePooling2D()(out)
-    elif len(out.shape) != 2:
+        return keras.layers.GlobalAveragePooling2D()(out)
+    if len(out.shape) != 2:
         raise ValueError(f"stage_probes: layer {layer_name!r} gives shape {tuple(out.shape)}; expected 2-D or 4-D")
-    inner = keras.Model(model.inputs, out)
-    if adapter is None:
-        return inner
-    return lambda x, training=False: inner(adapter(x), training=training)
+    return out
 
 
-def _collect(dataset, feature_models):
-    feats = [[] for _ in feature_models]
-    labels = []
+def _feature_fn(model, layer_names, adapter=None):
+    """One compiled forward pass giving the pooled features of every probed layer."""
+    multi = keras.Model(model.inputs, [_pooled_output(model, n) for n in layer_names])
+
+    @tf.function
+    def features(x):
+        return multi(adapter(x) if adapter is not None else x, training=False)
+
+    return features
+
+
+def _collect(dataset, features):
+    feats, labels = [], []
     for x, y in dataset:
-        for i, m in enumerate(feature_models):
-            feats[i].append(m(x, training=False).numpy())
+        out = features(x)
+        feats.append([f.numpy() for f in (out if isinstance(out, (list, tuple)) else [out])])
         y = y.numpy()
         labels.append(y.argmax(-1) if y.ndim == 2 else y)
-    return [np.concatenate(f) for f in feats], np.concatenate(labels).astype(np.int64)
+    per_layer = [np.concatenate([batch[i] for batch in feats]) for i in range(len(feats[0]))]
+    return per_layer, np.concatenate(labels).astype(np.int64)
 
 
 def train_linear_probe(x_train, y_train, num_classes, epochs=30, learning_rate=1e-2, batch_size=64, seed=0):
@@ -60,10 +69,10 @@ def probe_accuracies(backbone_model, layer_names, datasets, epochs=30, learning_
     if epochs < 1:
         raise ValueError(f"Expected epochs >= 1. Received: epochs={epochs}")
     layer_names = list(layer_names) or default_probe_layers(backbone_model)
-    models = [_feature_model(backbone_model, n, adapter) for n in layer_names]
-    train_x, train_y = _collect(datasets.train, models)
-    test_x, test_y = _collect(datasets.test, models)
-    val_x, val_y = _collect(datasets.validation, models) if datasets.validation is not None else (None, None)
+    features = _feature_fn(backbone_model, layer_names, adapter)
+    train_x, train_y = _collect(datasets.train, features)
+    test_x, test_y = _collect(datasets.test, features)
+    val_x, val_y = _collect(datasets.validation, features) if datasets.validation is not None else (None, None)
     results = {}
     for i, name in enumerate(layer_names):
         mean, std = train_x[i].mean(0), train_x[i].std(0) + 1e-6
