@@ -58,7 +58,7 @@ def _augmentation(recipe, num_classes, train_arrays):
         from deeprob_keras.augment import fit_pca_lighting
 
         pca_stats = fit_pca_lighting(train_arrays[0])
-    return build_augmentation(recipe.augmentation, num_classes, pca_stats=pca_stats)
+    return build_augmentation(recipe.augmentation, num_classes, pca_stats=pca_stats, seed=recipe.seed)
 
 
 def build_compiled_model(recipe, datasets, strategy, global_batch_size):
