@@ -25,7 +25,8 @@ def test_phase_recipes(pretrained_path, tmp_path):
 def test_two_phase_run_starts_phase_two_from_phase_one(pretrained_path, tmp_path):
     from deeprob_keras.training import train_recipe
 
-    recipe = transfer_recipe(pretrained_path, mode="two_phase", feature_extraction_epochs=1, freeze_until="stage0")
+    recipe = transfer_recipe(pretrained_path, data={"dataset": "digits", "image_size": 28, "examples_per_class": 20},
+                             mode="two_phase", feature_extraction_epochs=1, freeze_until="stage0")
     result = train_recipe(recipe, str(tmp_path), verbose=0)  # dispatches to train_transfer
     assert set(result.metrics["phases"]) == {"feature_extraction", "fine_tune"}
     phase1 = keras.saving.load_model(tmp_path / "feature_extraction" / "model.keras")
