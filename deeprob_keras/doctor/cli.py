@@ -14,7 +14,7 @@ def cmd_doctor(args):
 
     recipe = _recipe(args.recipe)
     run_doctor(recipe, args.out or os.path.join("runs", f"{recipe.name}_doctor"), budget_minutes=args.budget,
-               search=args.search)
+               search=args.search, runs_dir=args.runs)
     return 0
 
 
@@ -67,6 +67,7 @@ def add_commands(subparsers):
     p.add_argument("--budget", type=float, default=30.0, help="wall-clock budget in minutes (default 30)")
     p.add_argument("--search", choices=("grid", "random"), default="random", help="step 4 search (default random)")
     p.add_argument("--out", help="report directory (default runs/<name>_doctor)")
+    p.add_argument("--runs", help="directory of the search/training runs (default OUT/runs)")
     p.set_defaults(func=cmd_doctor)
 
     p = subparsers.add_parser("lr-find", help="learning-rate range test: loss vs LR plot and a suggested LR")

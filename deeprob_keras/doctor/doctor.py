@@ -69,7 +69,8 @@ def _log(line):
 
 
 def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=None, search_epochs=2,
-               top_k=2, overfit_batches=5, sweep_iterations=100, range_steps=200, target_accuracy=0.9):
+               top_k=2, overfit_batches=5, sweep_iterations=100, range_steps=200, target_accuracy=0.9,
+               runs_dir=None):
     """Runs the 7 steps on `recipe` within `budget_minutes`; writes the report to `out_dir`.
 
     Steps 1-3 are short and always run; the search and the refine loop share
@@ -88,6 +89,8 @@ def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=Non
         top_k: candidates refined. Default 2.
         overfit_batches, sweep_iterations, range_steps: sizes of steps 2 and 3.
         target_accuracy: training accuracy under which a run counts as underfitting.
+        runs_dir: where the search and training runs (models, checkpoints) go;
+            default `out_dir/runs`.
 
     Returns:
         dict with `verdicts`, `chosen` (dotted values), `proposed_recipe` and `paths`.
@@ -97,7 +100,7 @@ def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=Non
     """
     budget = Budget(budget_minutes)
     out_dir = os.path.abspath(out_dir)
-    runs_dir = os.path.join(out_dir, "runs")
+    runs_dir = os.path.abspath(runs_dir or os.path.join(out_dir, "runs"))
     os.makedirs(runs_dir, exist_ok=True)
     _log(f"deeprob doctor: {recipe.name!r}, budget {budget_minutes:g} min, report in {out_dir}")
     plain = _harness.without_regularization(recipe)

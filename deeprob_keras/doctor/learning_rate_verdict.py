@@ -1,7 +1,5 @@
 """Reading a short loss curve: is the learning rate too high, too low, or fine?"""
 
-import math
-
 import numpy as np
 
 TOO_HIGH = "too high"
@@ -14,11 +12,14 @@ CAUSE_LOW = "learning rate too low or bad initialization (the loss is not going 
 def classify_learning_rate(losses, min_drop=0.1, explode_factor=1.5, window=5):
     """Classifies a loss curve as "too high", "too low" or "ok".
 
-    - "too high": a non-finite loss, or the mean of the last `window` losses
-      above `explode_factor` x the mean of the first `window`.
-    - "too low": the last-window mean dropped by less than `min_drop` (relative)
-      from the first-window mean.
-    - "ok" otherwise.
+    The reference is the first loss (the untrained model's, about log C);
+    "last" is the mean of the last `window` losses.
+
+    - "too high": a non-finite loss; or, unless the loss dropped by `min_drop`,
+      a last mean above 1.1 x the first loss or any loss above
+      `explode_factor` x the first (the loss grows or jumps around);
+    - "ok": last <= (1 - min_drop) x first;
+    - "too low" otherwise (the loss is not going down).
 
     Args:
         losses: the loss of every step, in order (at least 2 values).
@@ -43,10 +44,10 @@ def classify_learning_rate(losses, min_drop=0.1, explode_factor=1.5, window=5):
     if not np.all(np.isfinite(losses)):
         return TOO_HIGH, float("nan")
     w = max(1, min(int(window), losses.size // 2))
-    first, last = float(np.mean(losses[:w])), float(np.mean(losses[-w:]))
+    first, last = float(losses[0]), float(np.mean(losses[-w:]))
     drop = 1.0 - last / first if first > 0 else 0.0
-    if last > explode_factor * first or (math.isfinite(first) and float(np.max(losses)) > 10 * max(first, 1e-12)):
+    if drop >= min_drop:
+        return OK, drop
+    if last > 1.1 * first or float(np.max(losses)) > explode_factor * first:
         return TOO_HIGH, drop
-    if drop < min_drop:
-        return TOO_LOW, drop
-    return OK, drop
+    return TOO_LOW, drop

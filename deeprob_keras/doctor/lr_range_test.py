@@ -27,8 +27,8 @@ def exponential_rates(min_lr, max_lr, steps):
     """The swept rates: min_lr * (max_lr / min_lr) ** (k / (steps - 1)), k = 0..steps-1."""
     if not 0 < min_lr < max_lr:
         raise ValueError(f"Expected 0 < min_lr < max_lr. Received: min_lr={min_lr}, max_lr={max_lr}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 10:
-        raise ValueError(f"Expected an integer >= 10. Received: steps={steps}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"Expected an integer >= 2. Received: steps={steps}")
     return min_lr * (max_lr / min_lr) ** (np.arange(steps) / (steps - 1))
 
 
@@ -126,6 +126,8 @@ def lr_range_test(recipe, min_lr=1e-5, max_lr=10.0, steps=300, rule="min/10", di
         >>> v = lr_range_test(recipe, plot_path="lr_range.png")
         >>> v.measured["suggested_lr"]
     """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 10:
+        raise ValueError(f"Expected an integer >= 10. Received: steps={steps}")
     rates = exponential_rates(min_lr, max_lr, steps)
     if diverge_factor <= 1:
         raise ValueError(f"Expected a float > 1. Received: diverge_factor={diverge_factor}")

@@ -4,7 +4,7 @@ Each candidate (default 1e-1, 1e-2, 1e-3, 1e-4) trains the recipe's model from
 the same initial weights for ~100 iterations on all the training data, with
 a small weight decay (decoupled, 1e-4) and no other regularization. A rate
 "drops the loss significantly" when the mean loss of the last 10 steps is at
-most (1 - significant_drop) x the mean of the first 10 and never explodes.
+most (1 - significant_drop) x the first loss (the untrained model's).
 The chosen rate is the one with the lowest final loss among those.
 """
 
@@ -96,7 +96,7 @@ def sweep_learning_rates(recipe, rates=DEFAULT_RATES, iterations=100, weight_dec
                        "final_loss": final, "significant": significant, "losses": losses}
         curves[lr] = losses
         if verbose:
-            print(f"  lr sweep: lr={lr:<8g} loss {np.mean(losses[:10]):.3f} -> {final:.3f} "
+            print(f"  lr sweep: lr={lr:<8g} loss {losses[0]:.3f} -> {final:.3f} "
                   f"({-drop:+.0%})  {'drops significantly' if significant else results[lr]['label']}", flush=True)
     good = [lr for lr in rates if results[lr]["significant"]]
     chosen = min(good, key=lambda lr: (results[lr]["final_loss"], -lr)) if good else None

@@ -69,7 +69,7 @@ def overfit_small_sample(recipe, num_batches=5, max_steps=600, batch_size=None, 
         if accuracy >= 1.0:
             break
     label, drop = classify_learning_rate(losses, window=num_batches)
-    first_mean = float(np.mean(losses[:num_batches]))
+    first_mean = float(np.mean(losses[:num_batches]))  # reported; the verdict uses losses[0]
     last_mean = float(np.mean(losses[-num_batches:]))
     passed = finite and accuracy >= 1.0
     n = num_batches * int(batches[0][1].shape[0])

@@ -192,7 +192,8 @@ def coarse_search(recipe, out_dir, center_lr=None, search="random", trials=6, ep
     table = sorted(tuner.table, key=lambda r: -(r["val_accuracy"] if is_finite(r["val_accuracy"]) else -1.0))
     scored = [r for r in table if is_finite(r["val_accuracy"])]
     best = [dict(r["values"]) for r in scored[:top_k]]
-    measured = {"search": search, "trials": len(table), "epochs": epochs, "table": table, "best": best,
+    measured = {"search": search, "tuner": f"keras_tuner.{tuner_class.__bases__[0].__name__}",
+                "directory": os.path.join(os.path.abspath(out_dir), f"{search}_search"), "trials": len(table), "epochs": epochs, "table": table, "best": best,
                 "space": [{"name": p.name, "kind": p.kind, "min": p.min, "max": p.max, "sampling": p.sampling,
                            "values": p.values} for p in space],
                 "examples": datasets.num_examples["train"]}
