@@ -44,3 +44,20 @@ def test_two_phase_run_starts_phase_two_from_phase_one(pretrained_path, tmp_path
     assert metrics["phases"]["fine_tune"] == result.metrics["test_accuracy"]
     assert any(p.name.isdigit() for p in (tmp_path / "serving").iterdir())
     assert not (tmp_path / "feature_extraction" / "serving").exists()
+
+
+def test_initial_model_gives_phase_two_the_same_function(pretrained_path, tmp_path):
+    """Phase 2 (partly trainable) built from phase 1's file computes exactly phase 1's outputs."""
+    from deeprob_keras.transfer import build_transfer_model
+
+    first = build_transfer_model(transfer_recipe(pretrained_path, mode="feature_extraction"), (28, 28, 1), 5)
+    kernel = first.get_layer("classifier").kernel
+    kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
+    path = tmp_path / "phase1.keras"
+    first.save(path)
+    second = build_transfer_model(transfer_recipe(pretrained_path, mode="fine_tune", freeze_until="stage0",
+                                                  initial_model=str(path)), (28, 28, 1), 5)
+    x = np.random.default_rng(1).uniform(size=(4, 28, 28, 1)).astype("float32")
+    for training in (False, True):  # InferenceMode: the same even in training mode
+        np.testing.assert_allclose(np.asarray(second(x, training=training)), np.asarray(first(x, training=False)),
+                                   atol=1e-6)
