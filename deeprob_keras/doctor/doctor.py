@@ -12,6 +12,8 @@ import os
 import shutil
 import time
 
+import numpy as np
+
 from deeprob_keras.doctor import _harness
 from deeprob_keras.doctor.curve_diagnosis import BAD_INIT, DIVERGING, HEALTHY, OVERFITTING, UNDERFITTING
 from deeprob_keras.doctor.initial_loss import check_initial_loss
@@ -21,7 +23,8 @@ from deeprob_keras.doctor.overfit_small_sample import overfit_small_sample
 from deeprob_keras.doctor.plots import plot_overfit, plot_search
 from deeprob_keras.doctor.refine import refine, train_candidate
 from deeprob_keras.doctor.report import write_report
-from deeprob_keras.doctor.search import coarse_search, weight_decay_key
+from deeprob_keras.doctor.search import (
+    coarse_search, default_search_space, format_values, grid_space, weight_decay_key)
 from deeprob_keras.doctor.verdict import Verdict
 from deeprob_keras.recipe import with_overrides
 from deeprob_keras.tuning import apply_hyperparameters
@@ -84,7 +87,8 @@ def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=Non
             training runs go to `out_dir/runs/`).
         budget_minutes: wall-clock budget, > 0. Default 30.
         search: "random" or "grid".
-        trials: search trials (default: what the budget allows, 4 to 12).
+        trials: search trials (default: every grid point for "grid", else what
+            the budget allows, 4 to 12).
         search_epochs: epochs per search trial. Default 2.
         top_k: candidates refined. Default 2.
         overfit_batches, sweep_iterations, range_steps: sizes of steps 2 and 3.
@@ -134,6 +138,9 @@ def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=Non
     # Budget the search: trials x epochs x (train + validation/3) / throughput <= 40% of what is left.
     search_seconds = 0.4 * budget.remaining()
     epoch_cost = lambda n: (n + n_val / 3.0) / images_per_second  # noqa: E731
+    if trials is None and search == "grid":  # a grid is only a grid when every point is tried
+        space = grid_space(list(recipe.search_space) or default_search_space(recipe, center))
+        trials = int(np.prod([len(p.values) for p in space]))
     if trials is None:
         trials = int(max(4, min(12, search_seconds / (search_epochs * epoch_cost(n_train)))))
     fit = (search_seconds / (trials * search_epochs) - n_val / 3.0 / images_per_second) * images_per_second
@@ -182,7 +189,7 @@ def run_doctor(recipe, out_dir, budget_minutes=30.0, search="random", trials=Non
             _log(f"[step 7] {loop_lines[-1]}")
             break
         round_no += 1
-        _log(f"[step 7] round {round_no}: {why}: {values}")
+        _log(f"[step 7] round {round_no}: {why}: {format_values(values)}")
         run = train_candidate(recipe, values, os.path.join(runs_dir, f"loop_{round_no}"), n_epochs,
                               f"loop {round_no}", target_accuracy, overrides)
         runs.append(run)

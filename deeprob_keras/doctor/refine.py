@@ -14,6 +14,7 @@ import numpy as np
 from deeprob_keras.callbacks import LearningCurves
 from deeprob_keras.doctor.curve_diagnosis import diagnose, plot_curves
 from deeprob_keras.doctor.verdict import Verdict
+from deeprob_keras.doctor.search import format_values as _format_values
 from deeprob_keras.recipe import with_overrides
 from deeprob_keras.tuning import apply_hyperparameters
 
@@ -84,14 +85,14 @@ def refine(recipe, candidates, out_dir, epochs=5, target_accuracy=0.9, data_over
     runs = []
     for i, values in enumerate(candidates, start=1):
         label = f"refine {i}/{len(candidates)}"
-        print(f"[step 5] {label}: {values} for {epochs} epoch(s), constant learning rate", flush=True)
+        print(f"[step 5] {label}: {_format_values(values)} for {epochs} epoch(s), constant learning rate", flush=True)
         runs.append(train_candidate(recipe, values, os.path.join(out_dir, f"refine_{i}"), epochs, label,
                                     target_accuracy, data_overrides))
     runs.sort(key=lambda r: -np.nan_to_num(r["best_val_accuracy"], nan=-1.0))
     best = runs[0]
     passed = bool(np.isfinite(best["best_val_accuracy"]))
     message = (f"best of {len(runs)}: val_accuracy {best['best_val_accuracy']:.4f} after {epochs} epoch(s) "
-               f"with {best['values']}")
+               f"with {_format_values(best['values'])}")
     return Verdict(5, "refine without decay", passed, {"runs": runs}, message,
                    "" if passed else "no candidate produced a finite validation accuracy.",
                    [r["curves_png"] for r in runs])

@@ -100,7 +100,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         return model
 
 
-def _format_values(values):
+def format_values(values):
+    """`{"optimizer.learning_rate": 0.0123}` -> "learning_rate=0.0123"."""
     return "  ".join(f"{k.split('.')[-1]}={v:.3g}" if isinstance(v, float) else f"{k.split('.')[-1]}={v}"
                      for k, v in values.items())
 
@@ -131,7 +132,7 @@ def _printing(tuner_class):
             self.table.append(row)
             total = f"/{self._total}" if self._total else ""
             acc = row["val_accuracy"]
-            print(f"  trial {row['trial']}{total}: {_format_values(row['values'])}  "
+            print(f"  trial {row['trial']}{total}: {format_values(row['values'])}  "
                   f"val_accuracy={'nan' if acc is None else f'{acc:.4f}'}  "
                   f"val_loss={row['val_loss'] if row['val_loss'] is None else round(row['val_loss'], 4)}  "
                   f"({row['seconds']:.0f} s)", flush=True)
@@ -200,7 +201,7 @@ def coarse_search(recipe, out_dir, center_lr=None, search="random", trials=6, ep
     if scored:
         top = scored[0]
         message = (f"{len(table)} {search}-search trials of {epochs} epoch(s); best val_accuracy "
-                   f"{top['val_accuracy']:.4f} with {_format_values(top['values'])}")
+                   f"{top['val_accuracy']:.4f} with {format_values(top['values'])}")
         cause = ""
     else:
         message = f"none of the {len(table)} trials produced a validation accuracy"

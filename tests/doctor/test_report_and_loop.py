@@ -55,7 +55,7 @@ def test_cli_commands_parse():
 def test_run_doctor_end_to_end_tiny(tiny_recipe, tmp_path, capsys):
     from deeprob_keras.doctor import run_doctor
 
-    recipe = with_overrides(tiny_recipe, {"data.limit_examples": 300})
+    recipe = with_overrides(tiny_recipe, {"data.limit_examples": 300, "data.validation_fraction": 0.01})
     result = run_doctor(recipe, str(tmp_path / "report"), budget_minutes=0.5, trials=2, search_epochs=1,
                         overfit_batches=2, sweep_iterations=10, range_steps=20, runs_dir=str(tmp_path / "runs"))
     out = capsys.readouterr().out
