@@ -13,8 +13,8 @@ import numpy as np
 
 from deeprob_keras.callbacks import LearningCurves
 from deeprob_keras.doctor.curve_diagnosis import diagnose, plot_curves
-from deeprob_keras.doctor.verdict import Verdict
 from deeprob_keras.doctor.search import format_values as _format_values
+from deeprob_keras.doctor.verdict import Verdict
 from deeprob_keras.recipe import with_overrides
 from deeprob_keras.tuning import apply_hyperparameters
 
