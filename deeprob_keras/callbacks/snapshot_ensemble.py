@@ -67,6 +67,20 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         # Steps already behind us (a resumed run) are not snapshotted again.
         step = self._global_step()
         self._next = sum(1 for s in self.steps if s <= step)
+        self._reload_saved(self._next)
+
+    def _reload_saved(self, count):
+        """After a crash, the snapshots already written to `directory` are kept."""
+        if not self.directory or len(self.snapshots) >= count:
+            return
+        holder = keras.models.clone_model(self.model)
+        for i in range(len(self.snapshots), count):
+            path = os.path.join(self.directory, f"snapshot_{i}.weights.h5")
+            if not os.path.exists(path):
+                break
+            holder.load_weights(path)
+            self.snapshots.append(holder.get_weights())
+            self.snapshot_steps.append(self.steps[i])
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen += 1

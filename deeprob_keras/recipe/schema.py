@@ -91,6 +91,8 @@ class AugmentationSpec:
     mixup_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of Mixup (0 = off)")
     cutmix_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of CutMix (0 = off)")
     tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales"), doc="test-time augmentation")
+    tta_crop_size: int = spec(24, range=(1, None), doc="ten_crop: side of the 4 corner + centre crops")
+    tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales: sizes averaged over")
 
     def validate(self):
         given = [self.scale_min is not None, self.scale_max is not None, self.crop_size is not None]

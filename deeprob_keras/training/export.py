@@ -27,10 +27,14 @@ def _outputs(probabilities):
     return {"probabilities": probabilities, "classes": tf.argmax(probabilities, axis=-1)}
 
 
-def build_serving_module(model, raw_image_shape, image_size=None, channels=None):
-    """A `tf.Module` holding `model` with the two serving functions."""
+def build_serving_module(model, raw_image_shape, image_size=None, channels=None, input_shape=None):
+    """A `tf.Module` holding `model` with the two serving functions.
+
+    `input_shape` (H, W, C) defaults to the model's own; subclassed models
+    (ensembles, test-time augmentation) need it given.
+    """
     raw_h, raw_w, raw_c = raw_image_shape
-    input_shape = tuple(model.input_shape[1:])
+    input_shape = tuple(input_shape or model.input_shape[1:])
     module = tf.Module()
     module.model = model
 
@@ -50,12 +54,12 @@ def build_serving_module(model, raw_image_shape, image_size=None, channels=None)
 
 
 def export_saved_model(model, directory, raw_image_shape, image_size=None, channels=None,
-                       class_names=None):
+                       class_names=None, input_shape=None):
     """Writes the SavedModel to `directory` atomically; returns `directory`."""
     directory = os.path.abspath(directory)
     parent = os.path.dirname(directory)
     os.makedirs(parent, exist_ok=True)
-    module = build_serving_module(model, raw_image_shape, image_size, channels)
+    module = build_serving_module(model, raw_image_shape, image_size, channels, input_shape)
     tmp = tempfile.mkdtemp(prefix=".partial-", dir=parent)
     try:
         tf.saved_model.save(module, tmp, signatures={

@@ -16,10 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.augment import build_augmentation
-from deeprob_keras.callbacks import NonFiniteLossStop, build_callbacks, finalize_ema
+from deeprob_keras.augment import TestTimeAugmentation
+from deeprob_keras.callbacks import NonFiniteLossStop, SnapshotEnsemble, build_callbacks, finalize_ema
+from deeprob_keras.ensembles import Ensemble
 from deeprob_keras.data import load_datasets
 from deeprob_keras.models import build_model
-from deeprob_keras.recipe import save_recipe
+from deeprob_keras.recipe import save_recipe, with_overrides
 from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
 from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.epoch_timer import EpochTimer
@@ -28,6 +30,62 @@ from deeprob_keras.training.export import export_serving_version
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or Inf; nothing was saved or exported from the bad weights."""
+
+
+@dataclasses.dataclass
+class _Fit:
+    model: keras.Model
+    history: keras.callbacks.History
+    snapshots: list
+    seconds: float
+
+
+def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callbacks, verbose):
+    """Builds, compiles and fits one model; raises `TrainingDiverged` on a NaN/Inf loss."""
+    os.makedirs(out_dir, exist_ok=True)
+    keras.utils.set_random_seed(recipe.seed)
+    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
+    snapshot_steps = None
+    if recipe.callbacks.snapshots:
+        snapshot_steps = schedule_snapshot_steps(recipe.schedule, steps_per_epoch, recipe.training.epochs)
+    callbacks = [EpochTimer()] + build_callbacks(
+        recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + list(extra_callbacks)
+    if verbose:
+        print(f"deeprob: training {recipe.name!r} on {datasets.num_examples} examples, "
+              f"{strategy.num_replicas_in_sync} replica(s), global batch {global_batch_size}, "
+              f"{steps_per_epoch} steps/epoch, {recipe.training.epochs} epochs, "
+              f"{model.count_params():,} parameters", flush=True)
+    started = time.time()
+    history = model.fit(datasets.train, validation_data=datasets.validation,
+                        epochs=recipe.training.epochs, callbacks=callbacks, verbose=verbose)
+    seconds = time.time() - started
+    for callback in callbacks:
+        if isinstance(callback, NonFiniteLossStop) and callback.stopped_step is not None:
+            best = os.path.join(out_dir, "best.keras")
+            raise TrainingDiverged(
+                f"{callback.message} Nothing was exported; last good checkpoint: "
+                f"{best if os.path.exists(best) else 'none (diverged in the first epoch)'}")
+    if recipe.optimizer.use_ema:
+        finalize_ema(model)
+    snapshots = next((c.snapshots for c in callbacks if isinstance(c, SnapshotEnsemble)), [])
+    return _Fit(model, history, snapshots, seconds)
+
+
+def _final_model(recipe, members, snapshots):
+    """The model that is evaluated and exported: one model, an ensemble of independent
+    members or of snapshots, optionally wrapped in test-time augmentation."""
+    model = members[0]
+    if len(members) > 1:
+        model = Ensemble.from_models(members)
+    elif len(snapshots) > 1:
+        model = Ensemble.from_snapshots(members[0], snapshots)
+    aug = recipe.augmentation
+    if aug.tta != "none":
+        model = TestTimeAugmentation(model, mode=aug.tta, crop_size=aug.tta_crop_size,
+                                     scales=list(aug.tta_scales))
+    if model is not members[0]:
+        model.compile(loss=members[0].loss, metrics=["accuracy"])
+    return model
 
 
 @dataclasses.dataclass
@@ -111,38 +169,34 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     image_fn, batch_fn = _augmentation(recipe, probe.num_classes, probe.train_arrays)
     datasets = data_fn(recipe, global_batch_size, image_fn, batch_fn) \
         if (image_fn or batch_fn) else probe
-    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
-    snapshot_steps = None
-    if recipe.callbacks.snapshots:
-        snapshot_steps = schedule_snapshot_steps(recipe.schedule, steps_per_epoch, recipe.training.epochs)
-    callbacks = [EpochTimer()] + build_callbacks(
-        recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + list(extra_callbacks)
-    if verbose:
-        print(f"deeprob: training {recipe.name!r} on {datasets.num_examples} examples, "
-              f"{replicas} replica(s), global batch {global_batch_size}, "
-              f"{steps_per_epoch} steps/epoch, {recipe.training.epochs} epochs, "
-              f"{model.count_params():,} parameters", flush=True)
-    started = time.time()
-    history = model.fit(datasets.train, validation_data=datasets.validation,
-                        epochs=recipe.training.epochs, callbacks=callbacks, verbose=verbose)
-    train_seconds = time.time() - started
-    for callback in callbacks:
-        if isinstance(callback, NonFiniteLossStop) and callback.stopped_step is not None:
-            kept = [p for p in ("best.keras",) if os.path.exists(os.path.join(out_dir, p))]
-            raise TrainingDiverged(
-                f"{callback.message} Nothing was exported; last good checkpoint: "
-                f"{os.path.join(out_dir, kept[0]) if kept else 'none (diverged in the first epoch)'}")
-    if recipe.optimizer.use_ema:
-        finalize_ema(model)
+    n = recipe.training.ensemble_members
+    members, fits = [], []
+    for i in range(n):
+        member_recipe = recipe if n == 1 else with_overrides(recipe, {"seed": recipe.seed + i})
+        member_dir = out_dir if n == 1 else os.path.join(out_dir, f"member_{i}")
+        if n > 1 and verbose:
+            print(f"deeprob: ensemble member {i + 1}/{n} (seed {member_recipe.seed})", flush=True)
+        fit = _fit_one(member_recipe, member_dir, datasets, strategy, global_batch_size,
+                       extra_callbacks, verbose)
+        members.append(fit.model)
+        fits.append(fit)
+    model = _final_model(recipe, members, fits[0].snapshots)
     test_loss, test_acc = model.evaluate(datasets.test, verbose=0)[:2]
-    epoch_seconds = history.history.get("epoch_seconds", [])
+    # Each single model's accuracy, to compare with the ensemble / TTA it is part of.
+    member_accuracy = [float(test_acc)] if model is members[0] else [
+        float(m.evaluate(datasets.test, verbose=0)[1]) for m in members]
+    histories = [f.history for f in fits]
+    epoch_seconds = [s for h in histories for s in h.history.get("epoch_seconds", [])]
+    history = histories[0]
     metrics = {
         "test_accuracy": float(test_acc), "test_loss": float(test_loss),
+        "member_test_accuracy": member_accuracy,
+        "snapshots": len(fits[0].snapshots),
         # history.epoch counts from the resumed epoch after a crash: report the run's total.
         "epochs_run": (history.epoch[-1] + 1) if history.epoch else 0,
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
-        "train_seconds": train_seconds, "replicas": replicas,
-        "num_examples": datasets.num_examples, "parameters": int(model.count_params()),
+        "train_seconds": sum(f.seconds for f in fits), "replicas": replicas,
+        "num_examples": datasets.num_examples, "parameters": int(members[0].count_params()),
     }
     paths["model"] = os.path.join(out_dir, "model.keras")
     model.save(paths["model"])
@@ -154,7 +208,7 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
         paths["saved_model"] = export_serving_version(
             model, os.path.join(out_dir, "serving"), raw_image_shape=raw_shape,
             image_size=recipe.data.image_size, channels=recipe.data.channels,
-            class_names=datasets.class_names)
+            class_names=datasets.class_names, input_shape=datasets.image_shape)
     paths["metrics"] = os.path.join(out_dir, "metrics.json")
     with open(paths["metrics"], "w") as f:
         json.dump({**metrics, "paths": paths}, f, indent=2)
