@@ -48,6 +48,11 @@ TARGETS = {
 }
 SIZES = {"Fashion-MNIST 5-9 (similar)": (10, 100, 1000), "digits 28x28 (different)": (10, 100)}
 BATCH = 64
+NOTES = """Notes: one seed, a 2-epoch source and a few optimizer steps per arm: small differences are noise.
+"scratch" sits at chance when it gets fewer than ~100 steps (BatchNorm moving averages, momentum 0.99,
+have not left their initial values). The probes use Adam for 30 epochs on standardized frozen features,
+while "feature extraction" trains the same kind of linear head with the recipe's SGD for E epochs: the gap
+between them is head optimization, not features. "features" = pooled stage2, so those two probes agree."""
 
 
 def base_recipe(data, seed, epochs, model=None, transfer=None):
@@ -119,6 +124,7 @@ def write_report(results, args, seconds, out_dir):
         target, epc = key.rsplit(" @ ", 1)
         means = [np.mean([r["probes"][s] for r in runs]) for s in ("stage0", "stage1", "stage2", "features")]
         lines.append(f"| {target} | {epc} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    lines += ["", NOTES]
     lines += ["", f"Total wall time {seconds / 60:.1f} min on this machine (2 CPU cores, shared).", "",
               "Reproduce: `.venv/bin/python benchmarks/transfer.py --seeds "
               + " ".join(map(str, args.seeds)) + f" --pretrain-epochs {args.pretrain_epochs} "
