@@ -1,7 +1,7 @@
 """deeprob-keras: the playbook of "Training Neural Networks II" as Keras 3 software.
 
 Importing the package registers every serializable object of ours (layers,
-losses, schedules, augmentation, ensembles) with Keras, so `.keras` files that
+losses, schedules, augmentation, ensembles, transfer) with Keras, so `.keras` files that
 use them load with `load_model` (Keras's `safe_mode` stays on).
 """
 
@@ -10,7 +10,7 @@ import warnings
 # google-api-core (pulled in by TFX/keras-cv) warns about Python 3.10 on every import.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")
 
-from deeprob_keras import augment, ensembles, layers, losses, schedules  # noqa: F401  (registration)
+from deeprob_keras import augment, ensembles, layers, losses, schedules, transfer  # noqa: F401  (registration)
 
 __version__ = "0.1.0"
 
