@@ -1,5 +1,6 @@
 """Raw arrays (uint8 NHWC images, int labels) for any dataset name."""
 
+import functools
 import os
 
 import numpy as np
@@ -35,11 +36,14 @@ def _tfds_arrays(name, data_dir, manual_dir=None):
     return splits["train"], splits["test"], class_names
 
 
+@functools.lru_cache(maxsize=4)
 def load_arrays(name, data_dir=None):
     """Returns (train, test, class_names); train/test are (uint8 images, int64 labels).
 
     `name` is "fashion_mnist" (Debian's offline files through our TFDS builder),
     "digits" (sklearn, bundled), or any TFDS name (needs network the first time).
+    Cached per process (treat the arrays as read-only): a run that builds its
+    pipelines twice, or trains several members, reads the files once.
     """
     if name == "digits":
         from deeprob_keras.data.digits import CLASS_NAMES, load_digits_arrays
