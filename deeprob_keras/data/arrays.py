@@ -49,6 +49,9 @@ def load_arrays(name, data_dir=None):
         from deeprob_keras.data.digits import CLASS_NAMES, load_digits_arrays
 
         train, test = load_digits_arrays()
-        return train, test, list(CLASS_NAMES)
-    data_dir = data_dir or DEFAULT_DATA_DIR
-    return _tfds_arrays(LOCAL_NAMES.get(name, name), data_dir)
+        class_names = list(CLASS_NAMES)
+    else:
+        train, test, class_names = _tfds_arrays(LOCAL_NAMES.get(name, name), data_dir or DEFAULT_DATA_DIR)
+    for array in (*train, *test):
+        array.setflags(write=False)  # shared through the cache
+    return train, test, class_names
