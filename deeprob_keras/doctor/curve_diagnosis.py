@@ -13,6 +13,11 @@ lecture's patterns:
   training loss falls): overfitting -> more regularization, more data;
 - no gap but low training accuracy: underfitting -> train longer, a bigger
   model, maybe a higher learning rate.
+
+One more pattern, not in the lecture's list, is told apart from overfitting:
+a validation loss above the untrained loss (the first training loss) while
+the training loss falls is not overfitting but unstable validation
+(BatchNorm's moving statistics lag a learning rate that is too high).
 """
 
 import dataclasses
@@ -27,6 +32,7 @@ BAD_INIT = "bad_initialization"
 EARLY_DECAY = "decay_too_early"
 OVERFITTING = "overfitting"
 UNDERFITTING = "underfitting"
+UNSTABLE_VALIDATION = "unstable_validation"
 HEALTHY = "healthy"
 
 ADVICE = {
@@ -37,6 +43,9 @@ ADVICE = {
                  "decay later (or train longer at the higher rate).",
     OVERFITTING: "overfitting: increase regularization (weight decay, dropout, augmentation) or get more data.",
     UNDERFITTING: "underfitting: train longer, use a bigger model, maybe a higher learning rate.",
+    UNSTABLE_VALIDATION: "validation loss above the untrained loss while training improves: inference-mode "
+                         "statistics (BatchNorm moving averages) cannot follow weights that move this fast; "
+                         "lower the learning rate (or add warmup/decay), then judge over/underfitting.",
     HEALTHY: "keep going: train longer with a decay schedule.",
 }
 
@@ -134,6 +143,11 @@ def find_fit_problems(history, gap_threshold=0.05, target_accuracy=0.9, val_rise
     loss, val_loss = _values(history, "loss"), _values(history, "val_loss")
     if val_acc.size:
         gap = float(train_acc[-1] - val_acc[-1])
+        if gap >= gap_threshold and val_loss.size and loss.size and val_loss[-1] > loss[0] > loss[-1]:
+            return Finding(UNSTABLE_VALIDATION, f"validation loss {val_loss[-1]:.3g} is above the first training "
+                                                f"loss {loss[0]:.3g} while training reached accuracy "
+                                                f"{train_acc[-1]:.3f} (validation {val_acc[-1]:.3f})",
+                           ADVICE[UNSTABLE_VALIDATION])
         if gap >= gap_threshold:
             return Finding(OVERFITTING, f"train accuracy {train_acc[-1]:.3f} vs validation {val_acc[-1]:.3f} "
                                         f"(gap {gap:.3f} >= {gap_threshold})", ADVICE[OVERFITTING])

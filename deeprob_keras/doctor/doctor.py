@@ -15,7 +15,8 @@ import time
 import numpy as np
 
 from deeprob_keras.doctor import _harness
-from deeprob_keras.doctor.curve_diagnosis import BAD_INIT, DIVERGING, HEALTHY, OVERFITTING, UNDERFITTING
+from deeprob_keras.doctor.curve_diagnosis import (
+    BAD_INIT, DIVERGING, HEALTHY, OVERFITTING, UNDERFITTING, UNSTABLE_VALIDATION)
 from deeprob_keras.doctor.initial_loss import check_initial_loss
 from deeprob_keras.doctor.lr_range_test import lr_range_test
 from deeprob_keras.doctor.lr_sweep import sweep_learning_rates
@@ -49,12 +50,12 @@ class Budget:
 def next_candidate(values, epochs, kinds, recipe):
     """Step 7: the hyperparameters to try next given the diagnosis `kinds` (None: nothing to change).
 
-    overfitting -> weight decay x10 (1e-4 when it was 0); diverging or a flat
-    start -> learning rate / 3; underfitting or healthy -> twice the epochs.
+    overfitting -> weight decay x10 (1e-4 when it was 0); diverging, a flat
+    start or unstable validation -> learning rate / 3; underfitting or healthy -> twice the epochs.
     """
     values = dict(values)
     lr_key, wd_key = "optimizer.learning_rate", weight_decay_key(recipe)
-    if DIVERGING in kinds or BAD_INIT in kinds:
+    if DIVERGING in kinds or BAD_INIT in kinds or UNSTABLE_VALIDATION in kinds:
         values[lr_key] = float(values.get(lr_key, recipe.optimizer.learning_rate)) / 3.0
         return values, epochs, "lower the learning rate (/3)"
     if OVERFITTING in kinds:

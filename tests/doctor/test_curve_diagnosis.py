@@ -75,3 +75,10 @@ def test_bad_arguments():
         diagnose({"accuracy": [0.5]})
     with pytest.raises(ValueError, match="gap_threshold"):
         diagnose({"loss": [1.0]}, gap_threshold=0)
+
+
+def test_validation_loss_above_the_untrained_loss_is_not_called_overfitting():
+    h = {"loss": [0.58, 0.39], "val_loss": [3.19, 4.08], "accuracy": [0.79, 0.86], "val_accuracy": [0.25, 0.32]}
+    v = diagnose(h)
+    assert v.measured["kinds"] == ["unstable_validation"]
+    assert "lower the learning rate" in v.likely_cause

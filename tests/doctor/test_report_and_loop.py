@@ -18,6 +18,8 @@ def test_next_candidate_applies_the_diagnosis(tiny_recipe):
     assert v["regularization.l2"] == pytest.approx(1e-3)
     v, _, _ = next_candidate(values, 3, ["diverging"], tiny_recipe)
     assert v["optimizer.learning_rate"] == pytest.approx(0.1)
+    v, _, _ = next_candidate(values, 3, ["unstable_validation"], tiny_recipe)
+    assert v["optimizer.learning_rate"] == pytest.approx(0.1)
     assert next_candidate(values, 3, ["underfitting"], tiny_recipe)[1] == 6
     with pytest.raises(ValueError, match="budget_minutes"):
         Budget(0)
