@@ -22,7 +22,7 @@ def test_defaults_are_valid_and_paths_absolute(tmp_path, monkeypatch):
     assert config.pipeline_root == str(tmp_path / "runs/pipeline/root")
     assert config.serving_dir == str(tmp_path / "runs/pipeline/serving")
     assert os.path.exists(config.recipe)  # found in the project when not in the cwd
-    assert (config.max_train_examples, config.max_eval_examples) == (3000, 1000)
+    assert (config.max_train_examples, config.max_eval_examples) == (10000, 2000)
 
 
 def test_yaml_overrides_and_errors(tmp_path):

@@ -1,0 +1,116 @@
+"""End to end with LocalDagRunner on a small Fashion-MNIST subset: blessed and pushed, then a
+worse model (not blessed, serving dir unchanged), then planted bad data (stops before training)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deeprob_keras.data import encode_example, load_arrays, preprocess_images
+from pipeline.config import load_pipeline_config
+from pipeline.runners import run_local
+
+pytestmark = pytest.mark.slow
+
+NODES = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate", "Tuner",
+         "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
+# No BatchNorm: its moving averages (momentum 0.99) lag far behind after one short
+# epoch, so validation accuracy would stay near chance while training accuracy rises.
+SMALL = {"model.widths": [8, 16], "model.batch_norm": False, "optimizer.name": "adam",
+         "regularization.penalty": "none", "schedule.warmup_epochs": 0, "training.batch_size": 32,
+         "callbacks.backup": False}
+
+
+def _config(root, **overrides):
+    base = dict(pipeline_root=f"{root}/root", metadata_path=f"{root}/metadata.sqlite",
+                serving_dir=f"{root}/serving", examples_dir=f"{root}/data",
+                max_train_examples=2000, max_eval_examples=500, epochs=2, tuner_trials=2, tuner_epochs=1,
+                search_space=[{"name": "optimizer.learning_rate", "kind": "float", "min": 0.002, "max": 0.01,
+                               "sampling": "log"}],
+                accuracy_lower_bound=0.3, recipe_overrides=SMALL)
+    return load_pipeline_config(overrides={**base, **overrides})
+
+
+def _versions(serving_dir):
+    return sorted(os.listdir(serving_dir)) if os.path.isdir(serving_dir) else []
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    config = _config(root)
+    return config, run_local(config)
+
+
+def test_every_component_ran_once_and_a_blessed_model_was_pushed(first_run):
+    config, report = first_run
+    assert report.error is None
+    assert {node: states for node, states in report.executions.items()} == {n: ["COMPLETE"] for n in NODES}
+    assert report.blessed
+    assert report.pushed_dir and os.path.dirname(report.pushed_dir) == config.serving_dir
+    assert _versions(config.serving_dir) == [os.path.basename(report.pushed_dir)]
+    assert os.path.exists(os.path.join(report.pushed_dir, "saved_model.pb"))
+
+
+def test_pushed_model_predicts_like_the_trainers_keras_model(first_run):
+    _, report = first_run
+    keras_model = keras.saving.load_model(os.path.join(report.model_run_dir, "model.keras"))
+    _, (images, _), _ = load_arrays("fashion_mnist")
+    images = images[:200]
+    expected = keras_model.predict(preprocess_images(images), verbose=0)
+    loaded = tf.saved_model.load(report.pushed_dir)
+    served = loaded.signatures["serving_default"](
+        examples=tf.constant([encode_example(im, 0) for im in images]))["probabilities"].numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    served_images = loaded.signatures["serving_images"](images=preprocess_images(images))["probabilities"]
+    np.testing.assert_allclose(served_images.numpy(), expected, atol=1e-5)
+
+
+def test_saved_model_cli_and_serve_check_in_fresh_processes(first_run, tmp_path):
+    config, report = first_run
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", report.pushed_dir, "--tag_set", "serve"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "serving_default" in shown and "serving_images" in shown
+    out = tmp_path / "check.json"
+    subprocess.run([sys.executable, "-m", "pipeline.serve_check", config.serving_dir, "--limit", "300",
+                    "--json", str(out)], check=True, capture_output=True)
+    result = json.loads(out.read_text())
+    assert result["version_dir"] == report.pushed_dir and result["examples"] == 300
+    keras_model = keras.saving.load_model(os.path.join(report.model_run_dir, "model.keras"))
+    _, (images, labels), _ = load_arrays("fashion_mnist")
+    expected = np.argmax(keras_model.predict(preprocess_images(images[:300]), verbose=0), axis=-1)
+    np.testing.assert_array_equal(result["predictions"], expected)
+    assert result["accuracy"] == pytest.approx(float(np.mean(expected == labels[:300])))
+    assert result["request_body"]["signature_name"] == "serving_default"
+
+
+def test_worse_model_is_not_blessed_and_serving_dir_unchanged(first_run):
+    config, first = first_run
+    before = _versions(config.serving_dir)
+    worse = _config(os.path.dirname(config.pipeline_root), enable_tuner=False, search_space=None, epochs=1,
+                    recipe_overrides={**SMALL, "optimizer.learning_rate": 1e-6})
+    report = run_local(worse, write_data=False)
+    assert report.error is None
+    assert report.executions["Evaluator"] == ["COMPLETE"] and "Tuner" not in report.executions
+    assert not report.blessed and report.pushed_dir is None
+    assert _versions(config.serving_dir) == before
+
+
+@pytest.mark.parametrize("anomaly, feature", [("label_out_of_range", "label")])
+def test_planted_anomaly_stops_before_training(first_run, tmp_path, anomaly, feature, capfd):
+    config, _ = first_run
+    before = _versions(config.serving_dir)
+    bad = _config(tmp_path, serving_dir=config.serving_dir, max_train_examples=300, max_eval_examples=100)
+    report = run_local(bad, anomaly=anomaly)
+    assert report.error is not None and "anomal" in report.error
+    assert f"feature '{feature}'" in report.error
+    assert report.executions["ExampleValidator"] == ["COMPLETE"]
+    assert report.executions["AnomalyGate"] == ["FAILED"]
+    assert "Trainer" not in report.executions and "Tuner" not in report.executions
+    assert report.pushed_dir is None and _versions(config.serving_dir) == before
