@@ -37,10 +37,10 @@ class PipelineConfig:
     dataset: Optional[str] = spec(None, doc="dataset name; default: the recipe's data.dataset")
     max_train_examples: Optional[int] = spec(10000, range=(1, None), doc="null = the whole train split")
     max_eval_examples: Optional[int] = spec(2000, range=(1, None), doc="null = the whole test split")
-    epochs: Optional[int] = spec(3, range=(1, None), doc="overrides training.epochs; null = the recipe's")
+    epochs: Optional[int] = spec(None, range=(1, None), doc="overrides training.epochs; null = the recipe's")
     enable_tuner: bool = spec(True, doc="run the Tuner (KerasTuner RandomSearch) before the Trainer")
     tuner_trials: int = spec(2, range=(1, None))
-    tuner_epochs: int = spec(1, range=(1, None), doc="epochs per trial")
+    tuner_epochs: int = spec(2, range=(1, None), doc="epochs per trial")
     search_space: Optional[list[dict[str, Any]]] = spec(
         default_factory=lambda: [dict(p) for p in DEFAULT_SEARCH_SPACE],
         doc="used when the recipe has no search_space; null = the recipe's only")
