@@ -19,6 +19,7 @@ class Datasets:
     image_shape: tuple
     num_examples: dict
     train_arrays: tuple = None  # (uint8 images, labels) after filtering, for PCA stats etc.
+    train_plain: tf.data.Dataset = None  # training data without augmentation (BatchNorm recalibration)
     test_arrays: tuple = None
 
     @property
@@ -155,5 +156,6 @@ def load_datasets(
         image_shape=tuple(sample.shape[1:]),
         num_examples={"train": len(y_tr), "validation": len(y_val), "test": len(y_test)},
         train_arrays=(x_tr, y_tr),
+        train_plain=make(x_tr, y_tr, False),
         test_arrays=(x_test, y_test),
     )

@@ -12,12 +12,12 @@ from deeprob_keras.layers import (
     DropConnectDense, FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates)
 
 
-def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True):
+def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9):
     x = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
                             kernel_initializer="he_normal", kernel_regularizer=regularizer,
                             name=f"{name}_conv")(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     if relu:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
     return x
@@ -31,11 +31,11 @@ def _downsample(x, spec, name):
     return x
 
 
-def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name):
+def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name, bn_momentum=0.9):
     """x + F(x) with F = conv-BN-ReLU-conv-BN; the branch goes through stochastic depth."""
     shortcut = x
-    y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a")
-    y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False)
+    y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a", bn_momentum=bn_momentum)
+    y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False, bn_momentum=bn_momentum)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
                                        kernel_regularizer=regularizer, name=f"{name}_proj")(x)
@@ -65,7 +65,7 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
     else:
         rates = [spec.stochastic_depth] * num_blocks
     inputs = keras.Input(shape=input_shape, name="images")
-    x = _conv_bn(inputs, spec.widths[0], 1, regularizer, spec.batch_norm, "stem")
+    x = _conv_bn(inputs, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum)
     block = 0
     for stage, filters in enumerate(spec.widths):
         for j in range(spec.blocks_per_stage):
@@ -76,7 +76,7 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
                 else:
                     x = _downsample(x, spec, f"stage{stage}")
             x = residual_block(x, filters, strides, rates[block], regularizer, spec.batch_norm,
-                               f"stage{stage}_block{j}")
+                               f"stage{stage}_block{j}", bn_momentum=spec.bn_momentum)
             block += 1
         x = keras.layers.Identity(name=f"stage{stage}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="features")(x)

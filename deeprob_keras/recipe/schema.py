@@ -34,6 +34,7 @@ class ModelSpec:
     widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
     blocks_per_stage: int = spec(1, range=(1, 16))
     batch_norm: bool = spec(True)
+    bn_momentum: float = spec(0.9, range=UNIT, hi_open=True, doc="BatchNorm moving-average momentum (Keras's 0.99 lags on short runs)")
     head_dropout: float = spec(0.0, range=UNIT, hi_open=True, doc="inverted dropout before the classifier")
     head: str = spec("dense", choices=("dense", "dropconnect"), doc="classifier layer")
     head_dropconnect: float = spec(0.5, range=UNIT, hi_open=True, doc="DropConnect rate when head=dropconnect")

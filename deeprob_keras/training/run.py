@@ -24,6 +24,7 @@ from deeprob_keras.models import build_model
 from deeprob_keras.recipe import save_recipe, with_overrides
 from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
 from deeprob_keras.training.builders import build_loss, build_optimizer
+from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
 from deeprob_keras.training.export import export_serving_version
 
@@ -67,6 +68,8 @@ def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callb
                 f"{best if os.path.exists(best) else 'none (diverged in the first epoch)'}")
     if recipe.optimizer.use_ema:
         finalize_ema(model)
+        # The averaged weights need BatchNorm statistics of their own.
+        recalibrate_batchnorm(model, datasets.train_plain or datasets.train, num_batches=50)
     snapshots = next((c.snapshots for c in callbacks if isinstance(c, SnapshotEnsemble)), [])
     return _Fit(model, history, snapshots, seconds)
 
