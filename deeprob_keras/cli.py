@@ -43,7 +43,6 @@ def cmd_train(args):
 def cmd_schedule_plot(args):
     import math
 
-    from deeprob_keras.data.arrays import load_arrays  # noqa: F401  (keeps import errors early)
     from deeprob_keras.schedules import build_schedule, plot_schedule
 
     recipe = _load(args.recipe, {"training.epochs": args.epochs})

@@ -10,7 +10,7 @@ import glob
 import numpy as np
 import tensorflow as tf
 
-from deeprob_keras.data import Datasets, decode_examples, preprocess_images
+from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
 from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
@@ -63,7 +63,7 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
     size, channels = recipe.data.image_size, recipe.data.channels
     num_classes = len(class_names)
-    one_hot = recipe.regularization.label_smoothing > 0 or batch_fn is not None
+    one_hot = recipe.regularization.label_smoothing > 0
     counts = {"train": count_records(train_files), "validation": count_records(eval_files)}
     counts["test"] = counts["validation"]
 
@@ -79,13 +79,7 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
             return preprocess_images(images, size, channels), labels
 
         ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        if training and image_fn is not None:
-            ds = ds.map(lambda x, y: (image_fn(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
-        if one_hot:
-            ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
-        if training and batch_fn is not None:
-            ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
 
     sample = preprocess_images(train_arrays[0][:1], size, channels)
     validation = make(eval_files, False)

@@ -2,4 +2,4 @@
 
 from deeprob_keras.data.arrays import load_arrays
 from deeprob_keras.data.example_codec import decode_examples, encode_example
-from deeprob_keras.data.pipelines import Datasets, load_datasets, preprocess_images
+from deeprob_keras.data.pipelines import Datasets, finish_batches, load_datasets, preprocess_images

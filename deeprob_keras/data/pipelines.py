@@ -42,6 +42,24 @@ def preprocess_images(images, image_size=None, channels=None):
     return x
 
 
+def finish_batches(ds, training, num_classes, one_hot=False, image_fn=None, batch_fn=None):
+    """Batches of preprocessed (images, int labels) -> augmented, (one-hot), prefetched.
+
+    Shared by every data source (arrays here, TFRecords in the pipeline):
+    `image_fn` augments training images, labels become one-hot when asked (or
+    when `batch_fn` mixes them), `batch_fn` (Mixup/CutMix) runs on whole
+    training batches.
+    """
+    one_hot = one_hot or batch_fn is not None
+    if training and image_fn is not None:
+        ds = ds.map(lambda x, y: (image_fn(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if one_hot:
+        ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and batch_fn is not None:
+        ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def select_examples(images, labels, classes=None, examples_per_class=None, limit=None, seed=0):
     """Keeps the given classes (relabelled 0..K-1 in the given order), then N per class, then the first `limit`."""
     if classes is not None:
@@ -130,7 +148,6 @@ def load_datasets(
     num_classes = len(class_names)
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"dataset {name!r}: the training split has fewer than 2 classes")
-    one_hot = one_hot or batch_fn is not None
 
     def make(images, labels, training):
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -139,13 +156,7 @@ def load_datasets(
         ds = ds.batch(batch_size, drop_remainder=False)
         ds = ds.map(lambda x, y: (preprocess_images(x, image_size, channels), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
-        if training and image_fn is not None:
-            ds = ds.map(lambda x, y: (image_fn(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
-        if one_hot:
-            ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
-        if training and batch_fn is not None:
-            ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
 
     sample = preprocess_images(x_tr[:1], image_size, channels)
     return Datasets(
