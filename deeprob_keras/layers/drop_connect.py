@@ -3,13 +3,7 @@
 import keras
 from keras import ops
 
-
-def _validate_rate(rate):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(
-            f"Invalid value for argument `rate`. Expected a float value in [0, 1). "
-            f"Received: rate={rate}")
-    return float(rate)
+from deeprob_keras.layers._checks import validate_rate, validate_seed
 
 
 def drop_connect(kernel, rate, seed=None):
@@ -28,7 +22,7 @@ def drop_connect(kernel, rate, seed=None):
     Example:
     >>> w = drop_connect(keras.ops.ones((3, 4)), rate=0.5, seed=1)
     """
-    rate = _validate_rate(rate)
+    rate = validate_rate(rate)
     if rate == 0.0:
         return kernel
     keep = keras.random.uniform(ops.shape(kernel), seed=seed, dtype=kernel.dtype) >= rate
@@ -67,10 +61,8 @@ class DropConnectDense(keras.layers.Dense):
 
     def __init__(self, units, rate=0.5, seed=None, **kwargs):
         super().__init__(units, **kwargs)
-        self.rate = _validate_rate(rate)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Expected an int or None for argument `seed`. Received: seed={seed}")
-        self.seed = seed
+        self.rate = validate_rate(rate)
+        self.seed = validate_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=False):

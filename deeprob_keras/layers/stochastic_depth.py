@@ -3,13 +3,7 @@
 import keras
 from keras import ops
 
-
-def _validate_rate(rate, name="rate"):
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a float value in [0, 1). "
-            f"Received: {name}={rate}")
-    return float(rate)
+from deeprob_keras.layers._checks import validate_rate, validate_seed
 
 
 def drop_path(x, rate, training=False, seed=None):
@@ -33,7 +27,7 @@ def drop_path(x, rate, training=False, seed=None):
     Example:
     >>> y = drop_path(keras.ops.ones((4, 3)), rate=0.5, training=True, seed=0)
     """
-    rate = _validate_rate(rate)
+    rate = validate_rate(rate)
     if not training or rate == 0.0:
         return x
     shape = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
@@ -51,7 +45,7 @@ def linear_decay_rates(max_rate, num_blocks):
     >>> linear_decay_rates(0.5, 4)
     [0.125, 0.25, 0.375, 0.5]
     """
-    max_rate = _validate_rate(max_rate, "max_rate")
+    max_rate = validate_rate(max_rate, "max_rate")
     if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1:
         raise ValueError(
             f"Expected an int >= 1 for argument `num_blocks`. Received: num_blocks={num_blocks}")
@@ -85,10 +79,8 @@ class StochasticDepth(keras.layers.Layer):
 
     def __init__(self, rate=0.1, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _validate_rate(rate)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Expected an int or None for argument `seed`. Received: seed={seed}")
-        self.seed = seed
+        self.rate = validate_rate(rate)
+        self.seed = validate_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=False):
