@@ -34,10 +34,15 @@ def cmd_train(args):
     m = result.metrics
     print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
           f"epochs: {m['epochs_run']}   median epoch: {m['seconds_per_epoch']:.1f} s")
-    print("outputs:")
-    for name, path in result.paths.items():
-        print(f"  {name:<16} {path}")
+    print_outputs(result.paths)
     return 0
+
+
+def print_outputs(paths):
+    """The closing lines of every command that writes artifacts: where each one is."""
+    print("outputs:")
+    for name, path in paths.items():
+        print(f"  {name:<18} {path}")
 
 
 def cmd_schedule_plot(args):

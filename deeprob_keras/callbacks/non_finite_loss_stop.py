@@ -4,6 +4,8 @@ import math
 
 import keras
 
+from deeprob_keras.callbacks.global_step import global_step
+
 
 def is_finite_loss(loss):
     """True when `loss` (a Python or NumPy scalar) is neither NaN nor +-Inf."""
@@ -42,10 +44,7 @@ class NonFiniteLossStop(keras.callbacks.TerminateOnNaN):
         self._seen = 0
 
     def _global_step(self):
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and getattr(optimizer, "built", False):
-            return int(keras.ops.convert_to_numpy(optimizer.iterations))
-        return self._seen
+        return global_step(self.model, self._seen)
 
     def on_batch_end(self, batch, logs=None):
         self._seen += 1

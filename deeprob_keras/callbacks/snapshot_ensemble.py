@@ -4,6 +4,8 @@ import os
 
 import keras
 
+from deeprob_keras.callbacks.global_step import global_step
+
 
 def _validate_steps(steps):
     steps = [int(s) for s in steps]
@@ -58,10 +60,7 @@ class SnapshotEnsemble(keras.callbacks.Callback):
         self._next = 0
 
     def _global_step(self):
-        optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and getattr(optimizer, "built", False):
-            return int(keras.ops.convert_to_numpy(optimizer.iterations))
-        return self._seen
+        return global_step(self.model, self._seen)
 
     def on_train_begin(self, logs=None):
         # Steps already behind us (a resumed run) are not snapshotted again.

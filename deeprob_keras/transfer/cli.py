@@ -27,12 +27,12 @@ def cmd_train(args):
     recipe = _load(args.recipe, {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples,
                                  "seed": args.seed})
     out = args.out or os.path.join("runs", recipe.name)
+    from deeprob_keras.cli import print_outputs
+
     result = train_transfer(recipe, out, verbose=1 if sys.stdout.isatty() else 2)
     for phase, acc in result.metrics["phases"].items():
         print(f"{phase:<20} test accuracy {acc:.4f}")
-    print("outputs:")
-    for name, path in result.paths.items():
-        print(f"  {name:<18} {path}")
+    print_outputs(result.paths)
     return 0
 
 
