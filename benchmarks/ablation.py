@@ -75,8 +75,11 @@ def base_overrides(args):
 
 
 def settings_of(args):
+    from deeprob_keras.recipe import load_recipe
+
     return {"recipe": os.path.relpath(os.path.abspath(args.recipe), ROOT), "epochs": args.epochs,
-            "limit_examples": args.limit_examples, "widths": list(args.widths) if args.widths else None}
+            "limit_examples": args.limit_examples, "widths": list(args.widths) if args.widths else None,
+            "bn_momentum": load_recipe(args.recipe).model.bn_momentum}
 
 
 def best_combination(runs, settings):
@@ -245,8 +248,9 @@ def section(data, settings, command, rows):
                     and isinstance(r["metrics"].get("num_examples"), dict)), None)
     if n_train:
         steps = -(-n_train // 128) * settings["epochs"]
+        m = settings.get("bn_momentum", 0.99)  # runs recorded before the key existed used Keras's 0.99
         lines.append(f"- {steps} optimizer steps per run ({n_train} training images, batch 128): the "
-                     f"BatchNormalization moving averages (momentum 0.99) still hold {0.99 ** steps:.1%} of their "
+                     f"BatchNormalization moving averages (momentum {m}) still hold {m ** steps:.1%} of their "
                      "initial values, which pulls test accuracy below training accuracy in short runs; EMA weights "
                      "and the BN statistics interact with this too.")
     if best_runs:
