@@ -1,7 +1,9 @@
 """Runs every benchmark of the project, then writes docs/RESULTS.md.
 
 Benchmarks (each its own script, each writing a Markdown results file):
-augmentation throughput, callback overhead, transfer learning, ablation.
+augmentation throughput, callback overhead, regularization overhead,
+ensembles, transfer learning, ablation, and the wall time of `make demo`
+(the pipeline on its defaults).
 `--budget small` (~20-25 min on an idle 2-core machine) maps to short settings
 of each script and writes their results under benchmarks/results/small/
 (augmentation.py has no output flag: its small-budget file is moved there and
@@ -9,14 +11,16 @@ the committed benchmarks/results/augmentation.md is put back), except the
 ablation, whose small budget is the committed 3-epoch / 12,000-image run: it
 resumes from benchmarks/results/ablation.json and trains only the arms missing
 there (~15 min for all 16 on a loaded machine); `--budget full`
-uses each script's defaults and writes benchmarks/results/.
+uses each script's defaults and writes benchmarks/results/. `--reuse a,b`
+runs neither a nor b but puts their committed results files in the report with
+the command that wrote them (for the long ones, rerun on their own).
 
 docs/RESULTS.md gets: the machine (cores, CPU model, memory), date, TF and
 Keras versions, each command with its wall time and the 1-minute load average
 before and after it, the content of its results file, and the published
 Fashion-MNIST figures to compare the default recipe with.
 
-    .venv/bin/python benchmarks/run_all.py --budget small [--only ablation,transfer] [--no-run]
+    .venv/bin/python benchmarks/run_all.py --budget small [--only ablation,transfer] [--reuse ensembles] [--no-run]
 """
 
 import argparse
@@ -38,12 +42,17 @@ def commands(budget):
     out = RESULTS if budget == "full" else os.path.join(RESULTS, "small")
     rel = os.path.relpath(out, ROOT)
     work = os.path.join("runs", f"bench_{budget}")
-    if budget == "full":  # each script's defaults, except 10-epoch ablation with 3 seeds for baseline/best
+    if budget == "full":  # each script's defaults, except the epochs of the ablation and ensembles
         return {
             "augmentation": ([], [f"{rel}/augmentation.md"]),
             "callback_overhead": ([], [f"{rel}/callback_overhead.md"]),
-            "transfer": ([], [f"{rel}/transfer.md"]),
-            "ablation": (["--epochs", "10", "--seeds", "3"], [f"{rel}/ablation.md"]),
+            "regularization_overhead": ([], [f"{rel}/regularization_overhead.md"]),
+            "ensemble_comparison": (["--epochs", "4"], [f"{rel}/ensemble_comparison.md"]),
+            # resumes from <work-dir>/transfer.json: settings already there are not trained again
+            "transfer": (["--seeds", "0", "1", "2", "--resume"], [f"{rel}/transfer.md"]),
+            # resumes from benchmarks/results/ablation.json: arms already there are not trained again
+            "ablation": (["--epochs", "4", "--seeds", "3"], [f"{rel}/ablation.md"]),
+            "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
         }
     return {
         "augmentation": (["--seconds", "0.3"], [f"{rel}/augmentation.md"]),
@@ -53,6 +62,7 @@ def commands(budget):
         "transfer": (["--work-dir", f"{work}/transfer", "--out", rel], [f"{rel}/transfer.md"]),
         # the settings of the committed benchmarks/results/ablation.json: resumes from it (instant when complete)
         "ablation": (["--epochs", "3", "--limit-examples", "12000"], ["benchmarks/results/ablation.md"]),
+        "pipeline_wall_time": (["--out", f"{rel}/pipeline_wall_time.md"], [f"{rel}/pipeline_wall_time.md"]),
     }
 
 
@@ -60,9 +70,11 @@ def commands(budget):
 PRODUCED_BY = {
     "augmentation": ".venv/bin/python benchmarks/augmentation.py",
     "callback_overhead": "see the Command line inside the file",
-    "transfer": ".venv/bin/python benchmarks/transfer.py --reuse-pretrained (defaults: seed 0, 2 pretraining "
-                "epochs on 12,000 images)",
+    "regularization_overhead": "see the Command line inside the file",
+    "ensemble_comparison": "see the Command line inside the file",
+    "transfer": "see the Reproduce line inside the file",
     "ablation": "see the Command line inside the file",
+    "pipeline_wall_time": ".venv/bin/python benchmarks/pipeline_wall_time.py",
 }
 
 
@@ -202,13 +214,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", choices=("small", "full"), default="small")
     parser.add_argument("--only", default=None, help="comma-separated subset of the benchmarks")
+    parser.add_argument("--reuse", default="", help="comma-separated benchmarks not to run: their committed "
+                        "results files go into the report as they are")
     parser.add_argument("--no-run", action="store_true",
                         help="run nothing: write docs/RESULTS.md from the results files that exist")
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = parser.parse_args(argv)
     table = commands(args.budget)
     names = list(table) if not args.only else [n.strip() for n in args.only.split(",")]
-    unknown = [n for n in names if n not in table]
+    reuse = {n.strip() for n in args.reuse.split(",") if n.strip()}
+    unknown = [n for n in names + sorted(reuse) if n not in table]
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; choose from {list(table)}")
     log_dir = os.path.join(ROOT, "runs", f"bench_{args.budget}", "logs")
@@ -216,7 +231,7 @@ def main(argv=None):
     records = []
     for name in names:
         argv_, files = table[name]
-        if args.no_run:  # the committed files of benchmarks/results/, with the command that wrote each
+        if args.no_run or name in reuse:  # the committed files of benchmarks/results/, with the command that wrote each
             records.append({"name": name, "command": PRODUCED_BY[name] + " (run earlier, not by run_all)",
                             "returncode": 0, "seconds": None, "files": commands("full")[name][1]})
             continue

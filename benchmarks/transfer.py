@@ -236,6 +236,9 @@ def main():
     parser.add_argument("--pretrain-examples", type=int, default=0, help="0 = all of classes 0-4")
     parser.add_argument("--reuse-pretrained", action="store_true",
                         help="reuse <work-dir>/pretrain/model.keras from an earlier run")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse <work-dir>/transfer.json: settings already run with as many seeds are kept "
+                             "(implies --reuse-pretrained)")
     parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_transfer"))
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     args = parser.parse_args()
@@ -244,7 +247,13 @@ def main():
                          {"training.epochs": args.pretrain_epochs, "data.limit_examples": args.pretrain_examples or None,
                           "schedule.warmup_epochs": 0.0, "callbacks.backup": False})
     pre_dir = os.path.join(args.work_dir, "pretrain")
-    if args.reuse_pretrained and os.path.exists(os.path.join(pre_dir, "metrics.json")):
+    saved_runs = {}
+    json_path = os.path.join(args.work_dir, "transfer.json")
+    if args.resume and os.path.exists(json_path):
+        with open(json_path) as f:
+            saved_runs = json.load(f)["settings"]
+        print(f"resuming from {json_path}: {len(saved_runs)} settings there", flush=True)
+    if (args.reuse_pretrained or args.resume) and os.path.exists(os.path.join(pre_dir, "metrics.json")):
         with open(os.path.join(pre_dir, "metrics.json")) as f:
             saved = json.load(f)
         source_acc, backbone = saved["test_accuracy"], saved["paths"]["model"]
@@ -260,12 +269,18 @@ def main():
         for target, data in TARGETS.items():
             for epc in SIZES[target]:
                 key = f"{target} @ {epc}"
+                kept = saved_runs.get(key, [])
+                if len(kept) >= len(args.seeds):
+                    results["settings"][key] = kept[:len(args.seeds)]
+                    print(f"{key:<40} {len(args.seeds)} seeds from {json_path}", flush=True)
+                    continue
                 for seed in args.seeds:
                     r = run_setting(target, {**data, "examples_per_class": epc}, backbone, seed, tmp)
+                    r["seed"] = seed
                     results["settings"].setdefault(key, []).append(r)
                     print(f"{key:<40} seed {seed}  " + "  ".join(f"{a}={r[a]:.3f}" for a in ARMS)
                           + f"  best={r['best stage']}  ({time.time() - started:.0f} s)", flush=True)
-                with open(os.path.join(args.work_dir, "transfer.json"), "w") as f:
+                with open(json_path, "w") as f:
                     json.dump(results, f, indent=1)
     md, png, curves_png = write_report(results, args, time.time() - started, args.out)
     print(open(md).read())

@@ -1,0 +1,55 @@
+"""The report writers of benchmarks/: run_all's RESULTS.md and the transfer benchmark's lecture-table check."""
+
+import importlib.util
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_all_without_running_writes_every_benchmark_and_the_published_figures(tmp_path):
+    run_all = _load("run_all")
+    out = tmp_path / "RESULTS.md"
+    assert run_all.main(["--budget", "full", "--no-run", "--out", str(out)]) == 0
+    text = out.read_text()
+    for name in run_all.commands("full"):
+        assert f"### {name}" in text
+    assert "Zalando README" in text and "## Machine" in text
+
+
+def test_run_all_refuses_an_unknown_benchmark(capsys):
+    run_all = _load("run_all")
+    with pytest.raises(SystemExit):
+        run_all.main(["--reuse", "ablatoin", "--no-run"])
+    assert "unknown benchmarks ['ablatoin']" in capsys.readouterr().err
+
+
+def _runs(accuracies, n_seeds=3, spread=0.0):
+    probes = {"stage0": 0.5, "stage1": 0.6, "stage2": 0.7, "features": 0.7}
+    return [{**{arm: acc + (i - 1) * spread for arm, acc in accuracies.items()}, "probes": probes}
+            for i in range(n_seeds)]
+
+
+def test_lecture_check_names_advice_best_arm_and_verdict():
+    transfer = _load("transfer")
+    base = {"scratch": 0.2, "feature extraction": 0.60, "fine-tune top": 0.55, "fine-tune all": 0.50,
+            "best stage probe": 0.605}
+    results = {"settings": {
+        # 10/class, similar: the lecture says "linear classifier on top" = feature extraction, 0.005 behind: holds
+        "Fashion-MNIST 5-9 (similar) @ 10": _runs(base),
+        # 1000/class, similar: "fine-tune a few layers" = fine-tune top, 0.05 behind scratch: does not hold
+        "Fashion-MNIST 5-9 (similar) @ 1000": _runs({**base, "scratch": 0.65}),
+    }}
+    rows = transfer.lecture_check(results)
+    assert [r["choice"] for r in rows] == ["linear_top", "fine_tune_few"]
+    assert rows[0]["verdict"] == "holds" and rows[0]["best_arm"] == "best stage probe"
+    assert rows[1]["best_arm"] == "scratch" and rows[1]["verdict"] == "does not hold (-0.100)"
+    assert rows[0]["measured"] == "similar"  # features probe 0.7 equals the best stage
