@@ -53,3 +53,17 @@ def test_lecture_check_names_advice_best_arm_and_verdict():
     assert rows[0]["verdict"] == "holds" and rows[0]["best_arm"] == "best stage probe"
     assert rows[1]["best_arm"] == "scratch" and rows[1]["verdict"] == "does not hold (-0.100)"
     assert rows[0]["measured"] == "similar"  # features probe 0.7 equals the best stage
+
+
+def test_default_recipe_row_reaches_the_published_table(tmp_path, monkeypatch):
+    default_recipe, run_all = _load("default_recipe"), _load("run_all")
+    runs = [{"seed": s, "test_accuracy": a, "epochs": 30, "train_seconds": 840.0, "seconds_per_epoch": 27.0,
+             "wall_seconds": 900.0, "load_before": 1.0, "load_after": 1.2, "parameters": 78000}
+            for s, a in ((0, 0.93), (1, 0.94))]
+    data = {"recipe": "recipes/fashion_mnist.yaml", "runs": runs, "command": "python benchmarks/default_recipe.py"}
+    md = default_recipe.write_report(data, str(tmp_path / "default_recipe.md"))
+    assert "Test accuracy 0.9350 ± 0.0071 (sample std) over 2 seed(s); training 14.0 min" in open(md).read()
+    (tmp_path / "default_recipe.json").write_text(__import__("json").dumps(data))
+    monkeypatch.setattr(run_all, "RESULTS", str(tmp_path))
+    row = run_all.our_rows()
+    assert "**0.9350 ± 0.0071** (2 seed(s))" in row and "30 epochs, 14.0 min" in row and "78k params" in row
