@@ -3,7 +3,8 @@
 ImportExampleGen -> StatisticsGen -> SchemaGen (curated: ImportSchemaGen) ->
 ExampleValidator -> AnomalyGate -> [Tuner] -> Trainer -> latest blessed model
 resolver -> Evaluator (TFMA, accuracy bound and change vs. the baseline) ->
-Pusher (filesystem, TF Serving layout, only when blessed).
+Pusher (filesystem, TF Serving layout, only when blessed; `AtomicPusher`: a version
+folder is complete or absent).
 
 Every component is created inside this function: the DSL binds components to
 the pipeline being built, and the Kubeflow V2 compiler relies on it.
@@ -16,6 +17,7 @@ from tfx import v1 as tfx
 
 from deeprob_keras.recipe.validation import to_dict
 from pipeline.anomaly_gate import AnomalyGate
+from pipeline.atomic_pusher import AtomicPusher
 from pipeline.config import resolve_recipe
 from pipeline.examples import read_examples_info
 from pipeline.schema import write_curated_schema
@@ -125,10 +127,10 @@ def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=Fal
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"], eval_config=eval_config(config))
-    pusher = tfx.components.Pusher(
+    pusher = AtomicPusher(  # a version folder is complete or absent, even if killed mid-copy
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir))).with_id("Pusher")
     components += [trainer, model_resolver, evaluator, pusher]
 
     kwargs = {"beam_pipeline_args": list(config.beam_args)}

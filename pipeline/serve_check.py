@@ -17,16 +17,51 @@ import numpy as np
 CLASS_NAMES_FILE = "assets.extra_class_names.txt"
 
 
-def newest_version(directory):
-    """`directory` itself if it holds a SavedModel, else its highest numeric `<version>/` subfolder."""
+def _inside(path, serving_dir):
+    path, serving_dir = os.path.realpath(path), os.path.realpath(serving_dir)
+    return path == serving_dir or os.path.dirname(path) == serving_dir
+
+
+def newest_version(directory, serving_dir=None, verbose=False):
+    """The version folder to load: `directory` if it is one, else its newest complete `<version>/`.
+
+    Only numeric, complete version folders count (`saved_model.pb`, the
+    variables index and all its shards: `pipeline.atomic_pusher.is_complete_saved_model`);
+    hidden `.tmp-*` folders of a push in progress and partial versions are skipped.
+
+    Args:
+        directory: a serving base dir (`<dir>/<version>/`) or one of its version dirs.
+        serving_dir: the configured serving directory; when given, `directory`
+            must be it or one of its version folders, else `ValueError`.
+
+    Returns:
+        The path of the version folder.
+    """
+    from pipeline.atomic_pusher import is_complete_saved_model
+
+    if serving_dir is not None and not _inside(directory, serving_dir):
+        raise ValueError(f"refusing to load a SavedModel from {directory}: it is outside the configured "
+                         f"serving directory {serving_dir}")
     if os.path.exists(os.path.join(directory, "saved_model.pb")):
+        name = os.path.basename(os.path.normpath(directory))
+        if not name.isdigit():
+            raise ValueError(f"{directory} is not a version folder of a serving directory (expected a numeric "
+                             "name, as TF Serving loads)")
+        if not is_complete_saved_model(directory):
+            raise ValueError(f"{directory} is an incomplete SavedModel (missing variables index or shards)")
         return directory
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"serving directory not found: {directory}")
-    versions = [d for d in os.listdir(directory)
-                if d.isdigit() and os.path.exists(os.path.join(directory, d, "saved_model.pb"))]
+    versions = []
+    for d in os.listdir(directory):
+        if not d.isdigit():
+            continue
+        if is_complete_saved_model(os.path.join(directory, d)):
+            versions.append(d)
+        elif verbose:
+            print(f"serve-check: skipping incomplete version {os.path.join(directory, d)}")
     if not versions:
-        raise FileNotFoundError(f"no <version>/saved_model.pb under {directory}")
+        raise FileNotFoundError(f"no complete <version>/saved_model.pb under {directory}")
     return os.path.join(directory, max(versions, key=int))
 
 
@@ -36,7 +71,8 @@ def rest_request_body(serialized_example):
             "instances": [{"b64": base64.b64encode(serialized_example).decode("ascii")}]}
 
 
-def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000, show=5, verbose=True):
+def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000, show=5, verbose=True,
+                serving_dir=None):
     """Sends the dataset's test split through `serving_default`; returns a result dict.
 
     Args:
@@ -45,6 +81,7 @@ def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000,
         limit: use the first N test examples (None = all).
         batch_size: examples per signature call.
         show: how many predictions to print.
+        serving_dir: the configured serving directory; `directory` outside it is refused.
 
     Returns:
         {"version_dir", "accuracy", "examples", "predictions" (int array), "request_body"}.
@@ -56,7 +93,7 @@ def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000,
 
     from deeprob_keras.data import encode_example, load_arrays
 
-    version_dir = newest_version(directory)
+    version_dir = newest_version(directory, serving_dir, verbose)
     loaded = tf.saved_model.load(version_dir)
     for name in ("serving_default", "serving_images"):
         if name not in loaded.signatures:
@@ -93,7 +130,10 @@ def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000,
 
 
 def add_arguments(parser):
-    parser.add_argument("directory", help="serving dir (<dir>/<version>/) or a version dir")
+    parser.add_argument("directory", nargs="?",
+                        help="serving dir (<dir>/<version>/) or one of its version dirs; "
+                             "default: the serving_dir of --config (or of the default pipeline config)")
+    parser.add_argument("--config", help="pipeline config YAML: DIRECTORY must lie in its serving_dir")
     parser.add_argument("--dataset", default="fashion_mnist", help="dataset whose test split is sent")
     parser.add_argument("--limit", type=int, help="send only the first N test examples")
     parser.add_argument("--show", type=int, default=5, help="predictions to print")
@@ -101,7 +141,17 @@ def add_arguments(parser):
 
 
 def run_from_args(args):
-    result = serve_check(args.directory, args.dataset, args.limit, show=args.show)
+    serving_dir = None
+    if args.config or not args.directory:
+        from pipeline.config import load_pipeline_config
+
+        serving_dir = load_pipeline_config(args.config).serving_dir
+    try:
+        result = serve_check(args.directory or serving_dir, args.dataset, args.limit, show=args.show,
+                             serving_dir=serving_dir)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"serve-check: {e}", file=sys.stderr)
+        return 2
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({k: v for k, v in result.items() if k != "predictions"}
