@@ -30,11 +30,60 @@ def cmd_train(args):
     recipe = _load(args.recipe, {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples,
                                  "seed": args.seed})
     out = args.out or os.path.join("runs", recipe.name)
+    if args.multi_worker:
+        return _train_multi_worker(recipe, out)
     result = train_recipe(recipe, out, verbose=1 if sys.stdout.isatty() else 2)
     m = result.metrics
     print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
           f"epochs: {m['epochs_run']}   median epoch: {m['seconds_per_epoch']:.1f} s")
     print_outputs(result.paths)
+    return 0
+
+
+def _train_multi_worker(recipe, out):
+    from deeprob_keras.training.multi_worker import ClusterConfigError, train_multi_worker
+
+    try:
+        result = train_multi_worker(recipe, out)
+    except ClusterConfigError as e:
+        print(f"deeprob: {e}", file=sys.stderr)
+        return 2
+    m = result.metrics
+    # Every worker reports its weights: equal digests mean the replicas stayed in sync.
+    print(f"deeprob: weights sha256 {m['weights_sha256']}   replicas in sync: {m['replicas']}   "
+          f"workers: {m['workers']}   local examples (last epoch): {m['local_examples']}   "
+          f"local input checksum: {m['local_input_checksum']:.1f}")
+    if result.paths:  # the chief
+        print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
+              f"epochs: {m['epochs_run']}   train time: {m['train_seconds']:.1f} s")
+        print_outputs(result.paths)
+    return 0
+
+
+def cmd_multi_worker_local(args):
+    import time
+
+    from deeprob_keras.training.multi_worker import WorkerFailed, run_local_workers
+
+    overrides = {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples, "seed": args.seed}
+    if args.workers < 1:
+        print(f"deeprob: --workers must be >= 1. Received: --workers {args.workers}", file=sys.stderr)
+        return 2
+    recipe = _load(args.recipe, overrides)  # a bad recipe fails here, once, before any worker starts
+    out = args.out or os.path.join("runs", recipe.name)
+    argv = [sys.executable, "-m", "deeprob_keras.cli", "train", args.recipe, "--multi-worker", "--out", out]
+    for flag, value in (("--epochs", args.epochs), ("--limit-examples", args.limit_examples), ("--seed", args.seed)):
+        if value is not None:
+            argv += [flag, str(value)]
+    print(f"deeprob: starting {args.workers} workers on 127.0.0.1: {' '.join(argv[1:])}", flush=True)
+    started = time.time()
+    try:
+        run_local_workers(argv, workers=args.workers)
+    except WorkerFailed as e:
+        print(f"deeprob: multi-worker run failed: {e}", file=sys.stderr)
+        return e.returncode if e.returncode > 0 else 1
+    print(f"deeprob: {args.workers} workers finished in {time.time() - started:.1f} s; outputs in "
+          f"{os.path.abspath(out)}")
     return 0
 
 
@@ -84,7 +133,19 @@ def build_parser():
     p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
     p.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    p.add_argument("--multi-worker", action="store_true",
+                   help="one worker of a MultiWorkerMirroredStrategy cluster described by TF_CONFIG")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("multi-worker-local",
+                       help="train a recipe with N local worker processes (MultiWorkerMirroredStrategy on 127.0.0.1)")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--workers", type=int, default=2, help="number of worker processes (default 2)")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
+    p.add_argument("--seed", type=int, help="override the recipe's seed")
+    p.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    p.set_defaults(func=cmd_multi_worker_local)
 
     p = sub.add_parser("schedule", help="learning-rate schedules")
     ssub = p.add_subparsers(dest="schedule_command", required=True)

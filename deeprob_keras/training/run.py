@@ -122,6 +122,19 @@ def _augmentation(recipe, num_classes, train_arrays):
     return build_augmentation(recipe.augmentation, num_classes, pca_stats=pca_stats, seed=recipe.seed)
 
 
+def load_augmented_datasets(recipe, global_batch_size, data_fn=None):
+    """`Datasets` whose training batches carry the recipe's augmentation.
+
+    `data_fn` defaults to `load_recipe_datasets`; it is called a first time
+    without augmentation (PCA lighting needs the training arrays), and a second
+    time with it when the recipe augments.
+    """
+    data_fn = data_fn or load_recipe_datasets
+    probe = data_fn(recipe, global_batch_size)
+    image_fn, batch_fn = _augmentation(recipe, probe.num_classes, probe.train_arrays)
+    return data_fn(recipe, global_batch_size, image_fn, batch_fn) if (image_fn or batch_fn) else probe
+
+
 def build_compiled_model(recipe, datasets, strategy, global_batch_size):
     """Model, optimizer (with schedule), loss and metrics, compiled under `strategy`."""
     steps_per_epoch = math.ceil(datasets.num_examples["train"] / global_batch_size)
@@ -167,11 +180,7 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     global_batch_size = recipe.training.batch_size * replicas
     paths = {"recipe": save_recipe(recipe, os.path.join(out_dir, "recipe.yaml"))}
 
-    data_fn = data_fn or load_recipe_datasets
-    probe = data_fn(recipe, global_batch_size)
-    image_fn, batch_fn = _augmentation(recipe, probe.num_classes, probe.train_arrays)
-    datasets = data_fn(recipe, global_batch_size, image_fn, batch_fn) \
-        if (image_fn or batch_fn) else probe
+    datasets = load_augmented_datasets(recipe, global_batch_size, data_fn)
     n = recipe.training.ensemble_members
     members, fits = [], []
     for i in range(n):
