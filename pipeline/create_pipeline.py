@@ -55,7 +55,7 @@ def trainer_custom_config(config, recipe, class_names):
     }
 
 
-def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=False):
+def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=False, enable_cache=False):
     """Builds the `tfx.dsl.Pipeline` described by `config` (a `PipelineConfig`).
 
     Args:
@@ -64,6 +64,8 @@ def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=Fal
             `<examples_dir>/info.json` written by `write_examples`.
         for_kubeflow: no local metadata connection; the Trainer requests the
             configured accelerator; paths under `kubeflow_pipeline_root`.
+        enable_cache: reuse components whose inputs are unchanged (local
+            runs turn it on to resume an unfinished run: `pipeline.resume`).
 
     Returns:
         A `tfx.dsl.Pipeline`.
@@ -141,7 +143,7 @@ def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=Fal
         pipeline_name=config.pipeline_name,
         pipeline_root=(config.kubeflow_pipeline_root or config.pipeline_root) if for_kubeflow
         else config.pipeline_root,
-        components=components, enable_cache=False, **kwargs)
+        components=components, enable_cache=enable_cache, **kwargs)
 
 
 def _accelerator_config(config):

@@ -10,6 +10,7 @@ from pipeline.create_pipeline import create_pipeline
 from pipeline.examples import read_examples_info, write_examples
 from pipeline.config import resolve_recipe, save_pipeline_config
 from pipeline.metadata import custom_property, run_summary
+from pipeline.resume import interrupted_run, keep_unchanged_examples
 
 
 @dataclasses.dataclass
@@ -99,8 +100,13 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
     os.makedirs(config.pipeline_root, exist_ok=True)
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     save_pipeline_config(config, os.path.join(config.pipeline_root, "pipeline_config.yaml"))
-    info = prepare_examples(config, anomaly, verbose) if write_data else read_examples_info(config.examples_dir)
-    pipeline = create_pipeline(config, class_names=info.class_names, image_shape=info.image_shape)
+    resume = interrupted_run(config)  # a killed or failed run: reuse its finished components (TFX cache)
+    if resume and verbose:
+        print(f"deeprob pipeline: {resume.describe()}; resuming: unchanged components are reused", flush=True)
+    with keep_unchanged_examples(config.examples_dir):  # same examples, same ImportExampleGen fingerprint
+        info = prepare_examples(config, anomaly, verbose) if write_data else read_examples_info(config.examples_dir)
+    pipeline = create_pipeline(config, class_names=info.class_names, image_shape=info.image_shape,
+                               enable_cache=resume is not None)
     error = None
     try:
         tfx.orchestration.LocalDagRunner().run(pipeline)
