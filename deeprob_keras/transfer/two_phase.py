@@ -42,8 +42,11 @@ def phase_recipes(recipe, out_dir):
             ("fine_tune", recipe_from_dict(second), out_dir)]
 
 
-def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True):
+def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None):
     """Runs a transfer recipe (both phases for mode two_phase); returns the last phase's `TrainResult`.
+
+    `strategy` and `data_fn` go to each phase's `train_recipe` (the TFX Trainer
+    passes MirroredStrategy and a `data_fn` reading its TFRecords).
 
     The result's metrics gain `phases`: {phase name: its test accuracy}; its
     paths gain `feature_extraction` (phase 1's directory) for two_phase runs.
@@ -66,7 +69,7 @@ def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=()
                   f"at learning rate {lr:g} -> {phase_dir}", flush=True)
         last = i == len(phases) - 1
         result = train_recipe(phase_recipe, phase_dir, strategy=strategy, verbose=verbose,
-                              extra_callbacks=extra_callbacks, export=export and last)
+                              extra_callbacks=extra_callbacks, export=export and last, data_fn=data_fn)
         accuracies[phase] = result.metrics["test_accuracy"]
         if verbose:
             print(f"deeprob transfer: {phase} test accuracy {accuracies[phase]:.4f}", flush=True)
