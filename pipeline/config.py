@@ -27,13 +27,23 @@ class PipelineConfig:
         >>> run_local(config)
     """
 
-    pipeline_name: str = spec("deeprob-fashion-mnist", doc="name in ML Metadata and Kubeflow")
+    pipeline_name: str = spec("deeprob-transfer-fashion-5-9", doc="name in ML Metadata and Kubeflow")
     pipeline_root: str = spec("runs/pipeline/root", doc="component outputs")
     metadata_path: str = spec("runs/pipeline/metadata.sqlite", doc="ML Metadata SQLite file (local runs)")
     serving_dir: str = spec("runs/pipeline/serving", doc="Pusher target, TF Serving layout <dir>/<version>/")
     examples_dir: str = spec("runs/pipeline/data", doc="tf.Example TFRecords read by ImportExampleGen")
-    recipe: str = spec("recipes/fashion_mnist.yaml", doc="training recipe (YAML)")
+    recipe: str = spec("recipes/pipeline_transfer_fashion_5_9.yaml", doc="training recipe (YAML)")
     recipe_overrides: dict[str, Any] = spec(default_factory=dict, doc="dotted recipe keys, e.g. {'model.widths': [8, 16]}")
+    backbone_model: Optional[str] = spec(
+        "runs/pipeline/backbone/model.keras",
+        doc="the pretrained .keras backbone of a transfer recipe: replaces its transfer.backbone "
+            "(null = keep the recipe's); trained from backbone_recipe when missing")
+    backbone_recipe: Optional[str] = spec(
+        "recipes/pretrain_fashion_0_4.yaml", doc="recipe that trains a missing backbone; null = never train")
+    backbone_epochs: Optional[int] = spec(3, range=(1, None), doc="overrides its training.epochs; null = the recipe's")
+    backbone_max_examples: Optional[int] = spec(
+        12000, range=(1, None), doc="its data.limit_examples (train split, before validation); null = all")
+    backbone_recipe_overrides: dict[str, Any] = spec(default_factory=dict, doc="dotted keys, as recipe_overrides")
     dataset: Optional[str] = spec(None, doc="dataset name; default: the recipe's data.dataset")
     max_train_examples: Optional[int] = spec(10000, range=(1, None), doc="null = the whole train split")
     max_eval_examples: Optional[int] = spec(2000, range=(1, None), doc="null = the whole test split")
@@ -71,7 +81,8 @@ class PipelineConfig:
         return dataclasses.replace(
             self, pipeline_root=absolute(self.pipeline_root), metadata_path=absolute(self.metadata_path),
             serving_dir=absolute(self.serving_dir), examples_dir=absolute(self.examples_dir),
-            recipe=_recipe_path(self.recipe))
+            recipe=_recipe_path(self.recipe), backbone_model=absolute(self.backbone_model),
+            backbone_recipe=None if self.backbone_recipe is None else _recipe_path(self.backbone_recipe))
 
 
 def _recipe_path(path):
@@ -114,20 +125,54 @@ def load_pipeline_config(path=None, overrides=None):
 
 def save_pipeline_config(config, path):
     """Writes the fully resolved config as YAML; returns `path`."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
+    import tensorflow as tf
+
+    if "://" not in path:
+        path = os.path.abspath(path)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as f:
         yaml.safe_dump(to_dict(config), f, sort_keys=False)
     return path
 
 
+def uses_project_backbone(recipe):
+    """True for a transfer recipe whose backbone is a `.keras` file (not a keras.applications name)."""
+    return (recipe.model.name == "backbone" and recipe.transfer is not None
+            and bool(recipe.transfer.backbone) and recipe.transfer.backbone.endswith(".keras"))
+
+
 def resolve_recipe(config):
-    """The recipe the pipeline trains: file, then `recipe_overrides`, `epochs`, `search_space`."""
+    """The recipe the pipeline trains: file, then `recipe_overrides`, `epochs`, `search_space`, and,
+    for a transfer recipe with a `.keras` backbone, `transfer.backbone` = `backbone_model` (absolute)."""
     from deeprob_keras.recipe import load_recipe, with_overrides
 
     recipe = load_recipe(config.recipe)
     overrides = dict(config.recipe_overrides)
     if config.epochs is not None:
         overrides["training.epochs"] = config.epochs
+    if uses_project_backbone(with_overrides(recipe, overrides) if overrides else recipe):
+        backbone = overrides.get("transfer.backbone", config.backbone_model or recipe.transfer.backbone)
+        # The Trainer runs in another directory (or container): give it an absolute path.
+        overrides["transfer.backbone"] = backbone if "://" in backbone else os.path.abspath(backbone)
     if config.search_space and not recipe.search_space and "search_space" not in overrides:
         overrides["search_space"] = [dict(p) for p in config.search_space]
+    return with_overrides(recipe, overrides) if overrides else recipe
+
+
+def resolve_backbone_recipe(config):
+    """The recipe that pretrains a missing backbone: `backbone_recipe` with the small budget applied."""
+    from deeprob_keras.recipe import load_recipe, with_overrides
+
+    if config.backbone_recipe is None:
+        return None
+    recipe = load_recipe(config.backbone_recipe)
+    overrides = {}
+    if config.backbone_epochs is not None:
+        overrides["training.epochs"] = config.backbone_epochs
+        # The warmup shrinks with the run (1 of 10 epochs -> 0.1 of 1 epoch).
+        overrides["schedule.warmup_epochs"] = (recipe.schedule.warmup_epochs * config.backbone_epochs
+                                               / recipe.training.epochs)
+    if config.backbone_max_examples is not None:
+        overrides["data.limit_examples"] = config.backbone_max_examples
+    overrides.update(config.backbone_recipe_overrides)
     return with_overrides(recipe, overrides) if overrides else recipe

@@ -69,7 +69,7 @@ def plant_anomaly(images, labels, kind, num_classes, fraction=0.05, seed=0):
 
 
 def _write(path, images, labels):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tf.io.gfile.makedirs(os.path.dirname(path))
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     with tf.io.TFRecordWriter(path, options) as writer:
         for image, label in zip(images, labels):
@@ -81,7 +81,8 @@ def write_examples(examples_dir, dataset="fashion_mnist", max_train_examples=Non
     """Writes train (from the train split) and eval (from the test split) TFRecords.
 
     Args:
-        examples_dir: output folder (replaced split by split).
+        examples_dir: output folder (replaced split by split); local or a URI
+            (gs://...) that tf.io.gfile writes, for runners on other machines.
         dataset: a name `deeprob_keras.data.load_arrays` knows.
         max_train_examples, max_eval_examples: keep the first N (None = all).
         classes, examples_per_class: as the recipe's `data` section.
@@ -103,14 +104,14 @@ def write_examples(examples_dir, dataset="fashion_mnist", max_train_examples=Non
         train_images, train_labels = plant_anomaly(x_train, y_train, anomaly, len(class_names), seed=seed)
     for split, images, labels in (("train", train_images, train_labels), ("eval", list(x_test), y_test)):
         folder = os.path.join(examples_dir, split)
-        if os.path.isdir(folder):
-            for name in os.listdir(folder):
-                os.remove(os.path.join(folder, name))
+        if tf.io.gfile.isdir(folder):
+            for name in tf.io.gfile.listdir(folder):
+                tf.io.gfile.remove(os.path.join(folder, name))
         _write(os.path.join(folder, "data-00000-of-00001.tfrecord.gz"), images, labels)
-    info = ExamplesInfo(directory=os.path.abspath(examples_dir), class_names=list(class_names),
+    info = ExamplesInfo(directory=examples_dir if "://" in examples_dir else os.path.abspath(examples_dir), class_names=list(class_names),
                         image_shape=tuple(int(d) for d in x_train.shape[1:]),
                         counts={"train": len(train_labels), "eval": len(y_test)}, anomaly=anomaly)
-    with open(os.path.join(examples_dir, "info.json"), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(examples_dir, "info.json"), "w") as f:
         json.dump(dataclasses.asdict(info), f, indent=2)
     if verbose:
         print(f"deeprob pipeline: wrote {info.counts} {dataset} examples"
@@ -121,9 +122,9 @@ def write_examples(examples_dir, dataset="fashion_mnist", max_train_examples=Non
 def read_examples_info(examples_dir):
     """The `ExamplesInfo` saved by `write_examples`, or None."""
     path = os.path.join(examples_dir, "info.json")
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         return None
-    with open(path) as f:
+    with tf.io.gfile.GFile(path) as f:
         data = json.load(f)
     data["image_shape"] = tuple(data["image_shape"])
     return ExamplesInfo(**data)

@@ -4,11 +4,13 @@ import dataclasses
 import os
 import time
 
+import tensorflow as tf
 from tfx import v1 as tfx
 
+from pipeline.backbone import ensure_backbone
 from pipeline.create_pipeline import create_pipeline
 from pipeline.examples import read_examples_info, write_examples
-from pipeline.config import resolve_recipe, save_pipeline_config
+from pipeline.config import resolve_recipe, save_pipeline_config, uses_project_backbone
 from pipeline.metadata import custom_property, run_summary
 from pipeline.resume import interrupted_run, keep_unchanged_examples
 
@@ -27,6 +29,7 @@ class RunReport:
     metadata_path: str
     seconds: float
     error: str = None
+    backbone: str = None
 
     @property
     def succeeded(self):
@@ -69,6 +72,41 @@ def report_run(config, seconds, error=None):
         metadata_path=config.metadata_path, seconds=seconds, error=error)
 
 
+def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
+    """The Evaluator's verdict on `metric`, read back from its TFMA output.
+
+    Returns:
+        {"candidate", "baseline", "change" (candidate - baseline; None without a
+        baseline), "validation_ok", "failures": [{"metric", "is_diff", "value",
+        "message"}]}, overall slice only; None when there is no evaluation.
+    """
+    import tensorflow_model_analysis as tfma
+
+    if not evaluation_dir or not os.path.isdir(evaluation_dir):
+        return None
+    summary = {"candidate": None, "baseline": None, "change": None}
+    for per_slice in tfma.load_metrics(evaluation_dir):
+        if per_slice.slice_key.single_slice_keys:
+            continue
+        for kv in per_slice.metric_keys_and_values:
+            if kv.key.name != metric:
+                continue
+            value = kv.value.double_value.value
+            if kv.key.is_diff:
+                summary["change"] = value
+            elif kv.key.model_name == "baseline":
+                summary["baseline"] = value
+            else:
+                summary["candidate"] = value
+    validation = tfma.load_validation_result(evaluation_dir)
+    summary["validation_ok"] = bool(validation.validation_ok)
+    summary["failures"] = [
+        {"metric": f.metric_key.name, "is_diff": bool(f.metric_key.is_diff),
+         "value": f.metric_value.double_value.value, "message": f.message}
+        for s in validation.metric_validations_per_slice for f in s.failures]
+    return summary
+
+
 def print_report(report):
     print(f"\ndeeprob pipeline: run {report.run} {'finished' if report.succeeded else 'STOPPED'} "
           f"in {report.seconds:.0f} s")
@@ -76,8 +114,22 @@ def print_report(report):
         print(f"  {node:<32} {', '.join(states)}")
     if report.error:
         print(f"  error: {report.error}")
+    summary = None
+    try:
+        summary = evaluation_summary(report.evaluation_dir)
+    except Exception as e:  # the report must not fail on an unreadable evaluation
+        print(f"  evaluation unreadable: {e}")
+    if summary and summary["candidate"] is not None:
+        line = f"eval accuracy {summary['candidate']:.4f}"
+        if summary["baseline"] is not None:
+            line += f", baseline {summary['baseline']:.4f}, change {summary['change']:+.4f}"
+        print(f"  evaluator:        {line}")
+        for failure in summary["failures"]:
+            print(f"  not blessed:      {failure['message']}")
     print(f"  blessed:          {report.blessed}")
     print(f"  pushed model:     {report.pushed_dir or 'nothing pushed'}")
+    if report.backbone:
+        print(f"  backbone:         {report.backbone}")
     print(f"  trained model:    {report.model_dir}")
     print(f"  training logs:    {report.model_run_dir}")
     print(f"  evaluation:       {report.evaluation_dir}")
@@ -85,7 +137,8 @@ def print_report(report):
 
 
 def run_local(config, anomaly=None, write_data=True, verbose=True):
-    """Writes the examples, runs the pipeline with LocalDagRunner (Beam DirectRunner), reports.
+    """Pretrains a missing backbone, writes the examples, runs the pipeline with LocalDagRunner
+    (Beam DirectRunner), reports.
 
     Args:
         config: a resolved `PipelineConfig`.
@@ -97,9 +150,10 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
         gate) has `error` set instead of raising.
     """
     started = time.time()
-    os.makedirs(config.pipeline_root, exist_ok=True)
+    tf.io.gfile.makedirs(config.pipeline_root)  # local, or gs://... for other Beam runners
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     save_pipeline_config(config, os.path.join(config.pipeline_root, "pipeline_config.yaml"))
+    backbone = ensure_backbone(config, verbose=verbose)
     resume = interrupted_run(config)  # a killed or failed run: reuse its finished components (TFX cache)
     if resume and verbose:
         print(f"deeprob pipeline: {resume.describe()}; resuming: unchanged components are reused", flush=True)
@@ -113,6 +167,8 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
     except Exception as e:  # a component failed: report what ran, then the error
         error = f"{type(e).__name__}: {e}"
     report = report_run(config, time.time() - started, error)
+    if backbone.path:
+        report.backbone = f"{backbone.path} ({backbone.action})"
     if verbose:
         print_report(report)
     return report
@@ -128,6 +184,11 @@ def compile_kubeflow(config, output_path):
     info = read_examples_info(config.examples_dir)
     if info is None:
         info = prepare_examples(config)
+    recipe = resolve_recipe(config)
+    if uses_project_backbone(recipe):
+        print(f"deeprob pipeline: the Trainer loads its backbone from {recipe.transfer.backbone}: the "
+              f"container must find that file there (bake it into the image or mount it; set "
+              f"backbone_model in the config)", flush=True)
     pipeline = create_pipeline(config, class_names=info.class_names, image_shape=info.image_shape,
                                for_kubeflow=True)
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)

@@ -71,9 +71,34 @@ def rest_request_body(serialized_example):
             "instances": [{"b64": base64.b64encode(serialized_example).decode("ascii")}]}
 
 
+def model_classes_only(images, labels, dataset_names, model_names):
+    """The test examples of the classes the model knows, relabelled to its label ids.
+
+    A model trained on some classes of a dataset (e.g. Fashion-MNIST 5-9, labels
+    0..4) names them in its `assets.extra_class_names.txt`; the test split keeps
+    those classes, in the model's order. Returns (images, labels, subset?).
+    """
+    model_names, dataset_names = list(model_names), list(dataset_names)
+    if model_names == dataset_names:
+        return images, labels, False
+    missing = [n for n in model_names if n not in dataset_names]
+    if missing:
+        raise ValueError(f"the model's classes {missing} are not classes of the dataset "
+                         f"({dataset_names}): pass --dataset")
+    remap = np.full(len(dataset_names), -1, dtype=np.int64)
+    for i, name in enumerate(model_names):
+        remap[dataset_names.index(name)] = i
+    new_labels = remap[np.asarray(labels)]
+    keep = new_labels >= 0
+    return images[keep], new_labels[keep], True
+
+
 def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000, show=5, verbose=True,
                 serving_dir=None):
     """Sends the dataset's test split through `serving_default`; returns a result dict.
+
+    Only the test examples of the model's classes are sent (all of them for a
+    model of the whole dataset), with labels in the model's order.
 
     Args:
         directory: a serving base dir (`<dir>/<version>/`) or one version dir.
@@ -100,13 +125,14 @@ def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000,
             raise ValueError(f"{version_dir} has no {name!r} signature. Received: {sorted(loaded.signatures)}")
     serve = loaded.signatures["serving_default"]
     _, (images, labels), dataset_names = load_arrays(dataset)
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
     names_path = os.path.join(version_dir, CLASS_NAMES_FILE)
-    names = dataset_names
+    names = list(dataset_names)
     if os.path.exists(names_path):
         with open(names_path) as f:
             names = [line.strip() for line in f if line.strip()]
+    images, labels, subset = model_classes_only(images, labels, dataset_names, names)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
     serialized = [encode_example(image, 0) for image in images]  # the label is not sent
     predictions, confidences = [], []
     for start in range(0, len(serialized), batch_size):
@@ -121,7 +147,8 @@ def serve_check(directory, dataset="fashion_mnist", limit=None, batch_size=1000,
         for i in range(min(show, len(labels))):
             print(f"  example {i}: predicted {names[predictions[i]]!r} ({confidences[i]:.2f}), "
                   f"true {names[labels[i]]!r}")
-        print(f"accuracy on {len(labels)} {dataset} test examples through serving_default: {accuracy:.4f}")
+        which = f" of the model's {len(names)} classes" if subset else ""
+        print(f"accuracy on {len(labels)} {dataset} test examples{which} through serving_default: {accuracy:.4f}")
         print("TF Serving REST request for example 0 "
               f"(POST http://HOST:8501/v1/models/MODEL:predict):")
         print(json.dumps(body))

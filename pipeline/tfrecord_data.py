@@ -5,8 +5,6 @@ signature: `decode_examples` -> `preprocess_images` -> (augmentation) ->
 (one-hot) -> (Mixup/CutMix).
 """
 
-import glob
-
 import numpy as np
 import tensorflow as tf
 
@@ -20,7 +18,7 @@ def expand_patterns(patterns):
     """fn_args.train_files / eval_files (glob patterns) -> sorted file list."""
     files = []
     for pattern in patterns:
-        files.extend(sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern])
+        files.extend(sorted(tf.io.gfile.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern])
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {list(patterns)}")
     return files

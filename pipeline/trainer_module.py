@@ -52,17 +52,28 @@ def _data_fn(fn_args):
     return data_fn
 
 
-def run_fn(fn_args):
+def run_fn(fn_args, strategy=None):
     """TFX Trainer entry point: trains the recipe under MirroredStrategy, exports the SavedModel.
+
+    A two_phase transfer recipe runs both phases (head on the frozen backbone,
+    then fine-tuning), each on the Trainer's TFRecords under the same strategy.
+    `strategy` (tests) replaces the default `MirroredStrategy()` (all local GPUs,
+    else the CPU).
 
     Artifacts of the run (recipe.yaml, history.csv, model.keras, TensorBoard
     logs) go to `fn_args.model_run_dir`; the serving SavedModel (signatures
     `serving_default` and `serving_images`) to `fn_args.serving_model_dir`.
     """
     recipe = recipe_from_fn_args(fn_args)
-    strategy = tf.distribute.MirroredStrategy()
-    print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy.num_replicas_in_sync} replica(s), "
-          f"{recipe.training.epochs} epoch(s)", flush=True)
+    strategy = strategy or tf.distribute.MirroredStrategy()
+    what = f"{recipe.training.epochs} epoch(s)"
+    if recipe.model.name == "backbone" and recipe.transfer is not None:
+        what = (f"transfer from {recipe.transfer.backbone} ({recipe.transfer.mode}"
+                + (f": {recipe.transfer.feature_extraction_epochs} epoch(s) head only, then "
+                   f"{recipe.training.epochs} fine-tuning" if recipe.transfer.mode == "two_phase"
+                   else f", {recipe.training.epochs} epoch(s)") + ")")
+    print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy.num_replicas_in_sync} replica(s), {what}",
+          flush=True)
     result = train_recipe(recipe, fn_args.model_run_dir, strategy=strategy, verbose=2, export=False,
                           data_fn=_data_fn(fn_args))
     data = _data_fn(fn_args)(recipe, recipe.training.batch_size)
@@ -70,6 +81,10 @@ def run_fn(fn_args):
                        raw_image_shape=tuple(data.train_arrays[0].shape[1:]),
                        image_size=recipe.data.image_size, channels=recipe.data.channels,
                        class_names=data.class_names)
+    phases = result.metrics.get("phases")
+    if phases and len(phases) > 1:
+        print("deeprob pipeline: Trainer: accuracy on eval after each phase: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in phases.items()), flush=True)
     print(f"deeprob pipeline: Trainer: accuracy on eval {result.metrics['test_accuracy']:.4f}; "
           f"SavedModel: {fn_args.serving_model_dir}", flush=True)
 
@@ -137,7 +152,12 @@ class RecipeHyperModel(keras_tuner.HyperModel):
 
 
 def tuner_fn(fn_args):
-    """TFX Tuner entry point: a KerasTuner RandomSearch over the recipe's `search_space`."""
+    """TFX Tuner entry point: a KerasTuner RandomSearch over the recipe's `search_space`.
+
+    For a two_phase transfer recipe each trial trains the new head on the frozen
+    backbone (phase 1), so the default search space is the head's learning rate;
+    the Trainer's fine-tuning phase then runs at `lr_factor` x the best one.
+    """
     config = fn_args.custom_config
     recipe = recipe_from_fn_args(fn_args)
     hypermodel = RecipeHyperModel(recipe, _data_fn(fn_args), epochs=int(config.get("tuner_epochs", 1)))

@@ -10,9 +10,14 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 from deeprob_keras.data import decode_examples
 from deeprob_keras.recipe import RecipeError
 from pipeline.anomaly_gate import describe_anomalies, read_anomalies
-from pipeline.config import load_pipeline_config, resolve_recipe
+import tensorflow_model_analysis as tfma
+
+from pipeline.backbone import ensure_backbone
+from pipeline.config import PROJECT_ROOT, load_pipeline_config, resolve_backbone_recipe, resolve_recipe
+from pipeline.create_pipeline import eval_config
 from pipeline.examples import plant_anomaly, read_examples_info, write_examples
 from pipeline.schema import curated_schema, write_curated_schema
+from pipeline.serve_check import model_classes_only
 from pipeline.tfrecord_data import expand_patterns, tfrecord_datasets
 
 
@@ -23,6 +28,66 @@ def test_defaults_are_valid_and_paths_absolute(tmp_path, monkeypatch):
     assert config.serving_dir == str(tmp_path / "runs/pipeline/serving")
     assert os.path.exists(config.recipe)  # found in the project when not in the cwd
     assert (config.max_train_examples, config.max_eval_examples) == (10000, 2000)
+    # The default is the transfer recipe; its backbone lives under the pipeline's runs dir.
+    assert os.path.basename(config.recipe) == "pipeline_transfer_fashion_5_9.yaml"
+    assert config.backbone_model == str(tmp_path / "runs/pipeline/backbone/model.keras")
+    assert os.path.exists(config.backbone_recipe)
+    recipe = resolve_recipe(config)
+    assert recipe.model.name == "backbone" and recipe.transfer.mode == "two_phase"
+    assert recipe.transfer.backbone == config.backbone_model  # absolute, for the Trainer
+    assert recipe.data.classes == [5, 6, 7, 8, 9]
+    assert [p.name for p in recipe.search_space] == ["optimizer.learning_rate"]  # the head's
+
+
+def test_backbone_recipe_gets_the_small_budget():
+    config = load_pipeline_config(overrides={"backbone_epochs": 2, "backbone_max_examples": 500,
+                                             "backbone_recipe_overrides": {"model.widths": [8, 16]}})
+    recipe = resolve_backbone_recipe(config)
+    assert recipe.name == "pretrain_fashion_0_4" and recipe.data.classes == [0, 1, 2, 3, 4]
+    assert (recipe.training.epochs, recipe.data.limit_examples, recipe.model.widths) == (2, 500, [8, 16])
+    assert recipe.schedule.warmup_epochs == pytest.approx(0.2)  # 1 of its 10 epochs -> 0.2 of 2
+    assert resolve_backbone_recipe(load_pipeline_config(overrides={"backbone_recipe": None})) is None
+
+
+def test_backbone_model_null_keeps_the_recipes_path_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = resolve_recipe(load_pipeline_config(overrides={"backbone_model": None}))
+    assert recipe.transfer.backbone == str(tmp_path / "runs/pipeline/backbone/model.keras")
+    recipe = resolve_recipe(load_pipeline_config(overrides={
+        "recipe_overrides": {"transfer.backbone": "elsewhere/b.keras"}}))
+    assert recipe.transfer.backbone == str(tmp_path / "elsewhere/b.keras")
+
+
+def test_scratch_config_trains_from_scratch_in_its_own_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_pipeline_config(os.path.join(PROJECT_ROOT, "pipeline/configs/scratch.yaml"))
+    recipe = resolve_recipe(config)
+    assert recipe.name == "fashion_mnist" and recipe.model.name == "small_resnet" and recipe.transfer is None
+    assert config.serving_dir == str(tmp_path / "runs/pipeline_scratch/serving")
+    assert config.pipeline_name != load_pipeline_config().pipeline_name  # its own baseline
+    assert ensure_backbone(config, verbose=False).action == "none"
+
+
+def test_missing_backbone_without_a_recipe_to_train_it_is_an_error(tmp_path):
+    config = load_pipeline_config(overrides={"backbone_model": str(tmp_path / "none.keras"),
+                                             "backbone_recipe": None})
+    with pytest.raises(FileNotFoundError, match="backbone_recipe is null"):
+        ensure_backbone(config, verbose=False)
+
+
+def test_eval_config_holds_the_lower_bound_and_the_change_threshold():
+    config = load_pipeline_config(overrides={"accuracy_lower_bound": 0.7, "accuracy_change_threshold": -0.02})
+    ec = eval_config(config)
+    assert [s.signature_name for s in ec.model_specs] == ["serving_default"]
+    assert (ec.model_specs[0].label_key, ec.model_specs[0].prediction_key) == ("label", "probabilities")
+    metrics = {m.class_name: m for m in ec.metrics_specs[0].metrics}
+    threshold = metrics["SparseCategoricalAccuracy"].threshold
+    assert threshold.value_threshold.lower_bound.value == pytest.approx(0.7)
+    assert not threshold.value_threshold.HasField("upper_bound")
+    change = threshold.change_threshold
+    assert change.absolute.value == pytest.approx(-0.02)
+    assert change.direction == tfma.MetricDirection.HIGHER_IS_BETTER
+    assert not change.HasField("relative")
 
 
 def test_yaml_overrides_and_errors(tmp_path):
@@ -55,6 +120,30 @@ def digits_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("examples")
     info = write_examples(str(out), "digits", max_train_examples=120, max_eval_examples=40, verbose=False)
     return out, info
+
+
+def test_selected_classes_are_relabelled_and_named_in_order(tmp_path):
+    from deeprob_keras.data import load_arrays
+
+    info = write_examples(str(tmp_path), "fashion_mnist", max_train_examples=None, max_eval_examples=300,
+                          classes=[5, 6, 7, 8, 9], examples_per_class=20, verbose=False)
+    _, (_, y_test), names = load_arrays("fashion_mnist")
+    assert info.class_names == names[5:] and info.counts == {"train": 100, "eval": 300}
+    serialized = next(iter(tf.data.TFRecordDataset(expand_patterns([str(tmp_path / "eval" / "*")]),
+                                                   compression_type="GZIP").batch(1000)))
+    _, labels = decode_examples(serialized, channels=1)
+    np.testing.assert_array_equal(labels.numpy(), y_test[y_test >= 5][:300] - 5)
+
+
+def test_serve_check_keeps_the_models_classes_in_its_label_order():
+    images = np.arange(6).reshape(6, 1)
+    labels = np.array([0, 5, 9, 2, 7, 5])
+    names = [f"c{i}" for i in range(10)]
+    kept, relabelled, subset = model_classes_only(images, labels, names, ["c5", "c7", "c9"])
+    assert subset and kept[:, 0].tolist() == [1, 2, 4, 5] and relabelled.tolist() == [0, 2, 1, 0]
+    assert model_classes_only(images, labels, names, names)[2] is False
+    with pytest.raises(ValueError, match="--dataset"):
+        model_classes_only(images, labels, names, ["zero"])
 
 
 def test_written_examples_decode_to_the_source_arrays(digits_dir):

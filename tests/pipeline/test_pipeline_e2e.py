@@ -1,5 +1,8 @@
-"""End to end with LocalDagRunner on a small Fashion-MNIST subset: blessed and pushed, then a
-worse model (not blessed, serving dir unchanged), then planted bad data (stops before training)."""
+"""End to end with LocalDagRunner on a small Fashion-MNIST subset, with the from-scratch recipe
+(fast; the transfer default is in test_transfer_default.py): blessed and pushed; then a worse
+model that passes the lower bound but not the change threshold (not blessed, serving dir
+unchanged); the same kind of model within a wider change threshold (blessed, pushed); then
+planted bad data (stops before training)."""
 
 import json
 import os
@@ -13,7 +16,7 @@ import tensorflow as tf
 
 from deeprob_keras.data import encode_example, load_arrays, preprocess_images
 from pipeline.config import load_pipeline_config
-from pipeline.runners import run_local
+from pipeline.runners import evaluation_summary, run_local
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +35,7 @@ def _config(root, **overrides):
                 max_train_examples=2000, max_eval_examples=500, epochs=2, tuner_trials=2, tuner_epochs=1,
                 search_space=[{"name": "optimizer.learning_rate", "kind": "float", "min": 0.002, "max": 0.01,
                                "sampling": "log"}],
-                accuracy_lower_bound=0.3, recipe_overrides=SMALL)
+                accuracy_lower_bound=0.3, recipe="recipes/fashion_mnist.yaml", recipe_overrides=SMALL)
     return load_pipeline_config(overrides={**base, **overrides})
 
 
@@ -90,16 +93,40 @@ def test_saved_model_cli_and_serve_check_in_fresh_processes(first_run, tmp_path)
     assert result["request_body"]["signature_name"] == "serving_default"
 
 
-def test_worse_model_is_not_blessed_and_serving_dir_unchanged(first_run):
+def _worse(config, **overrides):
+    """1 epoch at a learning rate of 1e-6: far worse than the first run's model, but above a
+    lower bound of 0, so only the change threshold against the blessed baseline can refuse it."""
+    return _config(os.path.dirname(config.pipeline_root), enable_tuner=False, search_space=None, epochs=1,
+                   accuracy_lower_bound=0.0, recipe_overrides={**SMALL, "optimizer.learning_rate": 1e-6},
+                   **overrides)
+
+
+def test_worse_model_fails_the_change_threshold_not_blessed_and_serving_dir_unchanged(first_run):
     config, first = first_run
     before = _versions(config.serving_dir)
-    worse = _config(os.path.dirname(config.pipeline_root), enable_tuner=False, search_space=None, epochs=1,
-                    recipe_overrides={**SMALL, "optimizer.learning_rate": 1e-6})
-    report = run_local(worse, write_data=False)
+    report = run_local(_worse(config), write_data=False)
     assert report.error is None
     assert report.executions["Evaluator"] == ["COMPLETE"] and "Tuner" not in report.executions
     assert not report.blessed and report.pushed_dir is None
     assert _versions(config.serving_dir) == before
+    summary = evaluation_summary(report.evaluation_dir)
+    first_accuracy = evaluation_summary(first.evaluation_dir)["candidate"]
+    assert summary["baseline"] == pytest.approx(first_accuracy)  # the first run's blessed model
+    assert summary["candidate"] > 0.0 and summary["change"] < -0.01
+    assert summary["change"] == pytest.approx(summary["candidate"] - summary["baseline"], abs=1e-6)
+    assert [f["is_diff"] for f in summary["failures"]] == [True]  # the change threshold alone
+
+
+def test_worse_model_within_a_wider_change_threshold_is_blessed_and_pushed(first_run):
+    config, _ = first_run
+    before = _versions(config.serving_dir)
+    report = run_local(_worse(config, accuracy_change_threshold=-0.95), write_data=False)
+    assert report.error is None
+    summary = evaluation_summary(report.evaluation_dir)
+    assert -0.95 < summary["change"] < -0.01  # worse than the baseline, but within the threshold
+    assert summary["failures"] == [] and report.blessed
+    assert report.pushed_dir and _versions(config.serving_dir) == sorted(
+        before + [os.path.basename(report.pushed_dir)])
 
 
 @pytest.mark.parametrize("anomaly, feature", [("label_out_of_range", "label")])
