@@ -499,9 +499,10 @@ def run_local_workers(command, workers=2, env=None, out=None, poll_seconds=0.2):
                 _stop(processes)
                 for t in threads:
                     t.join(timeout=5)
+                stopped = "; stopped the other workers" if workers > 1 else ""
                 raise WorkerFailed(
                     f"worker {i} of {workers} exited with code {code} (its output is above, "
-                    f"prefixed [worker {i}]); stopped the other workers", code)
+                    f"prefixed [worker {i}]){stopped}", code)
             if all(c == 0 for c in codes):
                 for t in threads:
                     t.join(timeout=5)

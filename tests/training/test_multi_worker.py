@@ -147,3 +147,26 @@ def test_a_failing_worker_stops_the_others(capsys):
         run_local_workers(command, workers=2)
     assert info.value.returncode == 3
     assert "[worker 1] boom" in capsys.readouterr().out
+
+
+def test_a_nan_loss_stops_the_run_with_exit_3(tmp_path):
+    """One worker is enough to drive the custom loop's NaN/Inf stop through the launcher."""
+    recipe_path = tmp_path / "diverging.yaml"
+    recipe_path.write_text(json.dumps({**TINY, "optimizer": {**TINY["optimizer"], "learning_rate": 1e8}}))
+    proc = subprocess.run([DEEPROB, "multi-worker-local", str(recipe_path), "--workers", "1",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert re.search(r"\[worker 0\] deeprob: training stopped: Non-finite loss \(\w+\) at step \d+ \(batch \d+\): "
+                     r"learning rate too high", proc.stdout), proc.stdout[-3000:]
+    assert "worker 0 of 1 exited with code 3" in proc.stderr
+    assert not (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_bad_recipe_exits_2_before_any_worker_starts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("optimizer:\n  learning_rte: 0.1\n")
+    proc = subprocess.run([DEEPROB, "multi-worker-local", str(bad), "--workers", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "Did you mean 'learning_rate'?" in proc.stderr and "Traceback" not in proc.stderr
+    assert "starting 2 workers" not in proc.stdout
