@@ -50,7 +50,6 @@ def two_worker_run(tmp_path_factory):
     return recipe_path, out, _multi_worker_local(recipe_path, out)
 
 
-@pytest.mark.slow  # two TensorFlow processes: ~80 s on 2 busy cores
 def test_two_workers_train_in_sync_on_different_shards(two_worker_run):
     _, out, stdout = two_worker_run
     reports = _worker_reports(stdout)
@@ -66,7 +65,6 @@ def test_two_workers_train_in_sync_on_different_shards(two_worker_run):
     assert "[worker 0] test accuracy:" in stdout and "[worker 1] test accuracy:" not in stdout
 
 
-@pytest.mark.slow
 def test_chief_writes_the_outputs(two_worker_run):
     import deeprob_keras
     from deeprob_keras.training.multi_worker import weights_digest
@@ -85,7 +83,7 @@ def test_chief_writes_the_outputs(two_worker_run):
     assert weights_digest(model) == _worker_reports(stdout)[0]["digest"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # a second two-process run
 def test_a_rerun_resumes_from_the_chiefs_checkpoint(two_worker_run):
     recipe_path, out, _ = two_worker_run
     stdout = _multi_worker_local(recipe_path, out, "--epochs", "3")
