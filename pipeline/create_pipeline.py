@@ -29,7 +29,13 @@ PREDICTION_KEY = "probabilities"
 
 
 def eval_config(config):
-    """TFMA EvalConfig: sparse categorical accuracy above a bound and not worse than the baseline."""
+    """TFMA EvalConfig: sparse categorical accuracy above a bound and not worse than the baseline.
+
+    Metrics are computed overall and per class (a slice on the label feature);
+    the thresholds gate the overall slice only. They sit in `per_slice_thresholds`
+    with the overall `SlicingSpec()`: a plain `threshold` would apply to every
+    slice, so one weak class would refuse the model.
+    """
     threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.accuracy_lower_bound}),
         change_threshold=tfma.GenericChangeThreshold(
@@ -38,10 +44,11 @@ def eval_config(config):
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=LABEL_KEY,
                                     prediction_key=PREDICTION_KEY)],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[LABEL_KEY])],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),
-            tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
+            tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[
+                tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)]),
         ])])
 
 

@@ -30,6 +30,7 @@ class RunReport:
     seconds: float
     error: str = None
     backbone: str = None
+    examples_dir: str = None
 
     @property
     def succeeded(self):
@@ -69,7 +70,8 @@ def report_run(config, seconds, error=None):
         pushed_dir=pushed_dir, evaluation_dir=evaluation.uri if evaluation is not None else None,
         model_dir=model.uri if model is not None else None,
         model_run_dir=model_run.uri if model_run is not None else None,
-        metadata_path=config.metadata_path, seconds=seconds, error=error)
+        metadata_path=config.metadata_path, seconds=seconds, error=error,
+        examples_dir=config.examples_dir)
 
 
 def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
@@ -78,17 +80,29 @@ def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
     Returns:
         {"candidate", "baseline", "change" (candidate - baseline; None without a
         baseline), "validation_ok", "failures": [{"metric", "is_diff", "value",
-        "message"}]}, overall slice only; None when there is no evaluation.
+        "message"}] (all of the overall slice), "per_class": {label: {"accuracy",
+        "examples"}} (the candidate's, from the label slices)}; None when there is
+        no evaluation.
     """
     import tensorflow_model_analysis as tfma
 
     if not evaluation_dir or not os.path.isdir(evaluation_dir):
         return None
-    summary = {"candidate": None, "baseline": None, "change": None}
+    summary = {"candidate": None, "baseline": None, "change": None, "per_class": {}}
     for per_slice in tfma.load_metrics(evaluation_dir):
-        if per_slice.slice_key.single_slice_keys:
-            continue
+        keys = per_slice.slice_key.single_slice_keys
+        label = None
+        if keys:
+            if len(keys) != 1 or keys[0].column != "label":
+                continue
+            label = int(keys[0].int64_value)
         for kv in per_slice.metric_keys_and_values:
+            candidate = not kv.key.is_diff and kv.key.model_name != "baseline"
+            if label is not None:
+                if candidate and kv.key.name in (metric, "example_count"):
+                    name = "accuracy" if kv.key.name == metric else "examples"
+                    summary["per_class"].setdefault(label, {})[name] = kv.value.double_value.value
+                continue
             if kv.key.name != metric:
                 continue
             value = kv.value.double_value.value
@@ -98,6 +112,7 @@ def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
                 summary["baseline"] = value
             else:
                 summary["candidate"] = value
+    summary["per_class"] = dict(sorted(summary["per_class"].items()))
     validation = tfma.load_validation_result(evaluation_dir)
     summary["validation_ok"] = bool(validation.validation_ok)
     summary["failures"] = [
@@ -105,6 +120,15 @@ def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
          "value": f.metric_value.double_value.value, "message": f.message}
         for s in validation.metric_validations_per_slice for f in s.failures]
     return summary
+
+
+def _per_class_line(per_class, class_names):
+    parts = []
+    for label, m in per_class.items():
+        name = class_names[label] if class_names and 0 <= label < len(class_names) else str(label)
+        if "accuracy" in m:
+            parts.append(f"{name} {m['accuracy']:.3f}")
+    return ", ".join(parts)
 
 
 def print_report(report):
@@ -124,6 +148,14 @@ def print_report(report):
         if summary["baseline"] is not None:
             line += f", baseline {summary['baseline']:.4f}, change {summary['change']:+.4f}"
         print(f"  evaluator:        {line}")
+        if summary["per_class"]:
+            info = None
+            try:
+                info = read_examples_info(report.examples_dir) if report.examples_dir else None
+            except Exception:  # class names are a nicety: the labels alone still say it
+                info = None
+            names = list(info.class_names) if info is not None else None
+            print(f"  per class:        {_per_class_line(summary['per_class'], names)}")
         for failure in summary["failures"]:
             print(f"  not blessed:      {failure['message']}")
     print(f"  blessed:          {report.blessed}")

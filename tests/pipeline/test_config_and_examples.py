@@ -81,13 +81,20 @@ def test_eval_config_holds_the_lower_bound_and_the_change_threshold():
     assert [s.signature_name for s in ec.model_specs] == ["serving_default"]
     assert (ec.model_specs[0].label_key, ec.model_specs[0].prediction_key) == ("label", "probabilities")
     metrics = {m.class_name: m for m in ec.metrics_specs[0].metrics}
-    threshold = metrics["SparseCategoricalAccuracy"].threshold
+    accuracy = metrics["SparseCategoricalAccuracy"]
+    # The gate is on the overall slice only: a plain `threshold` would apply to every slice.
+    assert not accuracy.HasField("threshold")
+    [gate] = accuracy.per_slice_thresholds
+    assert [list(sl.feature_keys) for sl in gate.slicing_specs] == [[]]
+    threshold = gate.threshold
     assert threshold.value_threshold.lower_bound.value == pytest.approx(0.7)
     assert not threshold.value_threshold.HasField("upper_bound")
     change = threshold.change_threshold
     assert change.absolute.value == pytest.approx(-0.02)
     assert change.direction == tfma.MetricDirection.HIGHER_IS_BETTER
     assert not change.HasField("relative")
+    # Metrics overall and per class.
+    assert [list(sl.feature_keys) for sl in ec.slicing_specs] == [[], ["label"]]
 
 
 def test_yaml_overrides_and_errors(tmp_path):

@@ -74,6 +74,23 @@ def test_pushed_model_predicts_like_the_trainers_keras_model(first_run):
     np.testing.assert_allclose(served_images.numpy(), expected, atol=1e-5)
 
 
+def test_evaluator_reports_accuracy_per_class_consistent_with_the_overall_figure(first_run):
+    config, report = first_run
+    summary = evaluation_summary(report.evaluation_dir)
+    per_class = summary["per_class"]
+    eval_labels = set()
+    for record in tf.data.TFRecordDataset(tf.io.gfile.glob(os.path.join(config.examples_dir, "eval", "*")),
+                                          compression_type="GZIP"):
+        example = tf.train.Example.FromString(record.numpy())
+        eval_labels.add(int(example.features.feature["label"].int64_list.value[0]))
+    assert set(per_class) == eval_labels
+    counts = np.array([per_class[c]["examples"] for c in sorted(per_class)])
+    accuracies = np.array([per_class[c]["accuracy"] for c in sorted(per_class)])
+    assert counts.sum() == config.max_eval_examples
+    # The overall accuracy is the example-weighted mean of the per-class ones.
+    assert float((counts * accuracies).sum() / counts.sum()) == pytest.approx(summary["candidate"], abs=1e-6)
+
+
 def test_saved_model_cli_and_serve_check_in_fresh_processes(first_run, tmp_path):
     config, report = first_run
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
