@@ -164,14 +164,14 @@ def summarize(runs, settings):
         rows.setdefault(r["arm"], []).append(r)
     base_spe = None
     if "baseline" in rows:
-        base_spe = np.mean([r["metrics"]["seconds_per_epoch"] for r in rows["baseline"]])
+        base_spe = np.median([r["metrics"]["seconds_per_epoch"] for r in rows["baseline"]])
     out = []
     for arm in ALL_ARMS:
         if arm not in rows:
             continue
         rs = sorted(rows[arm], key=lambda r: r["seed_index"])
         acc = np.array([r["metrics"]["test_accuracy"] for r in rs])
-        spe = float(np.mean([r["metrics"]["seconds_per_epoch"] for r in rs]))
+        spe = float(np.median([r["metrics"]["seconds_per_epoch"] for r in rs]))
         out.append({"arm": arm, "label": label_of(arm, rs[-1]), "n": len(rs), "mean": float(acc.mean()),
                     "std": float(acc.std(ddof=1)) if len(acc) > 1 else None,
                     "seed0": float(rs[0]["metrics"]["test_accuracy"]) if rs[0]["seed_index"] == 0 else None,
@@ -237,11 +237,13 @@ def section(data, settings, command, rows):
     lines += ["", "Notes:",
               "- test accuracy: mean over seeds (± sample std when more than one seed); when baseline and an arm "
               "have different seed counts, compare the seed-0 numbers (`ablation.json`).",
-              "- s/epoch: median training epoch time (`EpochTimer`), evaluation excluded; slowdown = s/epoch / "
+              "- s/epoch: median training epoch time (`EpochTimer`), evaluation excluded, then the median over "
+              "an arm's seeds (one run slowed by other work does not move it); slowdown = s/epoch / "
               "baseline's s/epoch. TTA and snapshot ensembles cost at test time instead (see wall/run).",
               "- load avg: 1-minute load average of the machine (2 cores) around the run; other jobs were running, "
               "so timings are noisy (a ratio within ~±20% of 1 is not a measured difference).",
-              "- a few epochs on part of the data favour techniques that speed up fitting (EMA, schedules ending "
+              f"- a few epochs{' on part of the data' if settings['limit_examples'] else ''} favour techniques "
+              "that speed up fitting (EMA, schedules ending "
               "at 0) and penalise strong regularizers (Mixup, CutMix, erasing, stochastic depth), which pay off "
               "over long runs: this is a short-budget ablation, not the published long-run comparison."]
     n_train = next((r["metrics"]["num_examples"]["train"] for r in data["runs"] if r["settings"] == settings
@@ -249,10 +251,15 @@ def section(data, settings, command, rows):
     if n_train:
         steps = -(-n_train // 128) * settings["epochs"]
         m = settings.get("bn_momentum", 0.99)  # runs recorded before the key existed used Keras's 0.99
-        lines.append(f"- {steps} optimizer steps per run ({n_train} training images, batch 128): the "
-                     f"BatchNormalization moving averages (momentum {m}) still hold {m ** steps:.1%} of their "
-                     "initial values, which pulls test accuracy below training accuracy in short runs; EMA weights "
-                     "and the BN statistics interact with this too.")
+        left = m ** steps
+        if left >= 0.01:
+            lines.append(f"- {steps} optimizer steps per run ({n_train} training images, batch 128): the "
+                         f"BatchNormalization moving averages (momentum {m}) still hold {left:.1%} of their "
+                         "initial values, which pulls test accuracy below training accuracy in short runs; EMA "
+                         "weights and the BN statistics interact with this too.")
+        else:
+            lines.append(f"- {steps} optimizer steps per run ({n_train} training images, batch 128): the "
+                         f"BatchNormalization moving averages (momentum {m}) have forgotten their initial values.")
     if best_runs:
         b = best_runs[0]["best"]
         lines.append(f"- best = {' + '.join(b['parts'])} ({b['why']}); picked on the seed-0 test accuracy, so "

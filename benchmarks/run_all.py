@@ -51,7 +51,7 @@ def commands(budget):
             # resumes from <work-dir>/transfer.json: settings already there are not trained again
             "transfer": (["--seeds", "0", "1", "2", "--resume"], [f"{rel}/transfer.md"]),
             # resumes from benchmarks/results/ablation.json: arms already there are not trained again
-            "ablation": (["--epochs", "4", "--seeds", "3"], [f"{rel}/ablation.md"]),
+            "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
             "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
         }
