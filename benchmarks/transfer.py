@@ -259,7 +259,7 @@ def main():
         source_acc, backbone = saved["test_accuracy"], saved["paths"]["model"]
         print(f"reusing the pretrained source model {backbone}", flush=True)
     else:
-        print(f"pretraining on Fashion-MNIST 0-4: {args.pretrain_examples} images, {args.pretrain_epochs} epochs",
+        print(f"pretraining on Fashion-MNIST 0-4: {args.pretrain_examples or 'all'} images, {args.pretrain_epochs} epochs",
               flush=True)
         result = train_recipe(pre, pre_dir, verbose=2, export=False)
         source_acc, backbone = result.metrics["test_accuracy"], result.paths["model"]
