@@ -9,9 +9,13 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
-from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY
+from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
+
+
+class BadExamplesError(ValueError):
+    """A TFRecord file the Trainer cannot train on; the message names the file and the feature."""
 
 
 def expand_patterns(patterns):
@@ -28,8 +32,58 @@ def _records(files):
     return tf.data.TFRecordDataset(files, compression_type="GZIP")
 
 
-def count_records(files):
-    return int(_records(files).reduce(np.int64(0), lambda n, _: n + 1).numpy())
+def _shape_and_label(serialized):
+    parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
+    return tf.shape(tf.io.decode_png(parsed[IMAGE_KEY], channels=0)), parsed[LABEL_KEY]
+
+
+def check_records(files, num_classes, split, image_shape=None):
+    """Reads every record of `files` once; returns how many there are.
+
+    Each record must be a tf.Example with `image` (PNG bytes) and `label`
+    (int64 in [0, num_classes)), every image of one shape (`image_shape`, else
+    the first record's).
+
+    Raises:
+        BadExamplesError: naming the file, the record and the feature, for a
+            truncated or corrupted file, a missing feature or one of the wrong
+            type, an undecodable image, an image of another shape, a label
+            outside the classes, or an empty split.
+    """
+    total = 0
+    expected = tuple(image_shape) if image_shape is not None else None
+    for path in files:
+        n = 0
+        ds = _records([path]).map(_shape_and_label, num_parallel_calls=tf.data.AUTOTUNE).batch(4096)
+        try:
+            for shapes, labels in ds:
+                shapes, labels = shapes.numpy(), labels.numpy()
+                if expected is None:
+                    expected = tuple(int(d) for d in shapes[0])
+                wrong = np.flatnonzero(np.any(shapes != np.array(expected), axis=1))
+                if wrong.size:
+                    i = int(wrong[0])
+                    raise BadExamplesError(
+                        f"{path}: record {n + i}: feature '{IMAGE_KEY}' is an image of shape "
+                        f"{tuple(int(d) for d in shapes[i])}; expected {expected} like the others")
+                outside = np.flatnonzero((labels < 0) | (labels >= num_classes))
+                if outside.size:
+                    i = int(outside[0])
+                    raise BadExamplesError(
+                        f"{path}: record {n + i}: feature '{LABEL_KEY}' = {int(labels[i])} is outside the "
+                        f"{num_classes} classes [0, {num_classes - 1}]" + (" (missing label)" if labels[i] == -1 else ""))
+                n += len(labels)
+        except tf.errors.DataLossError as err:
+            raise BadExamplesError(f"{path}: truncated or corrupted TFRecord after {n} readable records "
+                                   f"({err.message.strip().splitlines()[0]})") from None
+        except tf.errors.InvalidArgumentError as err:
+            raise BadExamplesError(
+                f"{path}: a record after the first {n}: not a tf.Example with '{IMAGE_KEY}' (PNG bytes) and "
+                f"'{LABEL_KEY}' (int64): {err.message.strip().splitlines()[0]}") from None
+        total += n
+    if total == 0:
+        raise BadExamplesError(f"the {split} split is empty: no records in {list(files)}")
+    return total
 
 
 def sample_arrays(files, limit=SAMPLE_EXAMPLES):
@@ -53,16 +107,21 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
         global_batch_size: batch size across replicas.
         image_fn, batch_fn: as in `deeprob_keras.data.load_datasets`.
 
+    Raises:
+        BadExamplesError: see `check_records` (every record is read once first).
+
     Example:
         >>> data = tfrecord_datasets(recipe, fn_args.train_files, fn_args.eval_files, names, 128)
     """
     train_files, eval_files = expand_patterns(train_files), expand_patterns(eval_files)
+    num_classes = len(class_names)
+    # One pass over every record first: bad data fails here, naming its file, not inside `fit`.
+    counts = {"train": check_records(train_files, num_classes, "train")}
     train_arrays = sample_arrays(train_files)
     raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
+    counts["validation"] = check_records(eval_files, num_classes, "eval", (raw_h, raw_w, raw_c))
     size, channels = recipe.data.image_size, recipe.data.channels
-    num_classes = len(class_names)
     one_hot = recipe.regularization.label_smoothing > 0
-    counts = {"train": count_records(train_files), "validation": count_records(eval_files)}
     counts["test"] = counts["validation"]
 
     def make(files, training):
