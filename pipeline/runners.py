@@ -122,6 +122,15 @@ def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
     return summary
 
 
+def _class_names(examples_dir):
+    """The class names of `info.json`, or None: the report then shows the labels."""
+    try:
+        info = read_examples_info(examples_dir) if examples_dir else None
+    except Exception:  # noqa: BLE001 - class names are a nicety; the report must not fail on them
+        return None
+    return list(info.class_names) if info is not None else None
+
+
 def _per_class_line(per_class, class_names):
     parts = []
     for label, m in per_class.items():
@@ -149,13 +158,7 @@ def print_report(report):
             line += f", baseline {summary['baseline']:.4f}, change {summary['change']:+.4f}"
         print(f"  evaluator:        {line}")
         if summary["per_class"]:
-            info = None
-            try:
-                info = read_examples_info(report.examples_dir) if report.examples_dir else None
-            except Exception:  # class names are a nicety: the labels alone still say it
-                info = None
-            names = list(info.class_names) if info is not None else None
-            print(f"  per class:        {_per_class_line(summary['per_class'], names)}")
+            print(f"  per class:        {_per_class_line(summary['per_class'], _class_names(report.examples_dir))}")
         for failure in summary["failures"]:
             print(f"  not blessed:      {failure['message']}")
     print(f"  blessed:          {report.blessed}")
