@@ -8,7 +8,7 @@ import warnings
 
 
 # Feature modules that add sub-commands (doctor, lr-find, tune, transfer, pipeline, serve-check).
-PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer.cli", "pipeline.cli")
+PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli", "pipeline.cli")
 
 
 def _quiet():

@@ -1,6 +1,7 @@
 """`build_model`: the recipe's `model` section -> a Keras model."""
 
 from deeprob_keras.models.small_resnet import mlp, small_resnet
+from deeprob_keras.transfer import build_transfer_model
 
 
 def build_model(recipe, input_shape, num_classes):
@@ -11,7 +12,5 @@ def build_model(recipe, input_shape, num_classes):
     if spec.name == "mlp":
         return mlp(input_shape, num_classes, spec, recipe.regularization)
     if spec.name == "backbone":
-        from deeprob_keras.transfer import build_transfer_model
-
         return build_transfer_model(recipe, input_shape, num_classes)
     raise ValueError(f"model.name: unknown model {spec.name!r}")

@@ -8,8 +8,8 @@ features, `classifier` the last layer.
 
 import keras
 
-from deeprob_keras.layers import (
-    DropConnectDense, FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates)
+from deeprob_keras.layers import FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates
+from deeprob_keras.layers.heads import classifier_head
 
 
 def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9):
@@ -42,17 +42,6 @@ def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name
     if drop_rate > 0:
         y = StochasticDepth(rate=drop_rate, name=f"{name}_drop_path")(y)
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([shortcut, y]))
-
-
-def classifier_head(x, num_classes, spec, regularizer):
-    """Dropout (inverted) then a Dense or DropConnectDense softmax classifier."""
-    if spec.head_dropout > 0:
-        x = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(x)
-    if spec.head == "dropconnect":
-        return DropConnectDense(num_classes, rate=spec.head_dropconnect, activation="softmax",
-                                kernel_regularizer=regularizer, name="classifier")(x)
-    return keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
-                              name="classifier")(x)
 
 
 def small_resnet(input_shape, num_classes, spec, regularization=None, name="small_resnet"):

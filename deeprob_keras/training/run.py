@@ -169,7 +169,7 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     passes one that reads its TFRecords).
     """
     if recipe.model.name == "backbone" and recipe.transfer is not None and recipe.transfer.mode == "two_phase":
-        from deeprob_keras.transfer import train_transfer  # runs both phases, each through train_recipe
+        from deeprob_keras.training.two_phase import train_transfer  # runs both phases, each through train_recipe
 
         return train_transfer(recipe, out_dir, strategy, verbose, extra_callbacks, export, data_fn=data_fn)
     out_dir = os.path.abspath(out_dir)

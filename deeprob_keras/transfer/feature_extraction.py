@@ -9,7 +9,7 @@ its features (a linear head, or a small MLP with `head_hidden` units).
 import keras
 
 from deeprob_keras.layers import kernel_regularizer
-from deeprob_keras.models.small_resnet import classifier_head
+from deeprob_keras.layers.heads import classifier_head
 
 
 def freeze_backbone(backbone):

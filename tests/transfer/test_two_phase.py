@@ -1,4 +1,4 @@
-"""`train_transfer` / `deeprob transfer train`: two phases through `train_recipe`, in one run."""
+"""`training.two_phase.train_transfer` / `deeprob transfer train`: two phases through `train_recipe`, in one run."""
 
 import json
 import os
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from deeprob_keras.recipe import load_recipe
-from deeprob_keras.transfer import get_backbone, phase_recipes
+from deeprob_keras.training.two_phase import phase_recipes
+from deeprob_keras.transfer import get_backbone
 from tests.transfer.helpers import transfer_recipe
 
 

@@ -1,4 +1,4 @@
-"""`deeprob transfer advise | train | probes`."""
+"""`deeprob transfer advise | train | probes` (an app on top of `training/` and the `transfer/` techniques)."""
 
 import json
 import os
@@ -22,7 +22,7 @@ def cmd_advise(args):
 
 def cmd_train(args):
     from deeprob_keras.cli import _load
-    from deeprob_keras.transfer.two_phase import train_transfer
+    from deeprob_keras.training.two_phase import train_transfer
 
     recipe = _load(args.recipe, {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples,
                                  "seed": args.seed})

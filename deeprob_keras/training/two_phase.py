@@ -17,6 +17,7 @@ import os
 
 from deeprob_keras.recipe.io import recipe_from_dict
 from deeprob_keras.recipe.validation import to_dict
+from deeprob_keras.training.run import train_recipe
 
 
 def phase_recipes(recipe, out_dir):
@@ -56,8 +57,6 @@ def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=()
         >>> result.metrics["phases"]
         {'feature_extraction': 0.91, 'fine_tune': 0.93}
     """
-    from deeprob_keras.training.run import train_recipe
-
     out_dir = os.path.abspath(out_dir)
     phases = phase_recipes(recipe, out_dir)
     accuracies = {}
