@@ -7,11 +7,15 @@ validates it. Sections are owned by the builder that consumes them
 """
 
 import dataclasses
+import difflib
+import os
 from typing import Optional
 
 from deeprob_keras.recipe.validation import spec
 
 UNIT = (0.0, 1.0)
+# What is known about a dataset before loading it: (image side, number of classes).
+KNOWN_DATASETS = {"fashion_mnist": (28, 10), "digits": (8, 10)}
 
 
 @dataclasses.dataclass
@@ -196,3 +200,54 @@ class Recipe:
             raise ValueError(f"data.classes must keep at least 2 classes. Received: classes={self.data.classes}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
+        self._validate_cross_fields()
+
+    def _validate_cross_fields(self):
+        """Constraints between sections that would otherwise fail after the data is loaded."""
+        if self.model.name != "backbone" and not self.model.widths:
+            raise ValueError(f"model.widths must list at least one stage width for model.name={self.model.name!r}. "
+                             f"Received: widths={self.model.widths}")
+        if self.schedule.name == "step":
+            bounds = list(self.schedule.boundaries_epochs)
+            if any(a >= b for a, b in zip(bounds, bounds[1:])):
+                raise ValueError(f"schedule.boundaries_epochs must be strictly increasing. Received: {bounds}")
+            warmup = self.schedule.warmup_epochs
+            if warmup > 0 and any(b <= warmup for b in bounds):
+                raise ValueError(f"schedule.boundaries_epochs must all come after schedule.warmup_epochs ({warmup}). "
+                                 f"Received: {bounds}")
+        known = KNOWN_DATASETS.get(self.data.dataset)
+        if known is not None:
+            side, num_classes = known
+            side = self.data.image_size or side
+            aug = self.augmentation
+            if aug.tta == "ten_crop" and aug.tta_crop_size > side:
+                raise ValueError(
+                    f"augmentation.tta_crop_size must be <= the image side ({side} for data.dataset="
+                    f"{self.data.dataset!r}, data.image_size={self.data.image_size}). "
+                    f"Received: tta_crop_size={aug.tta_crop_size}")
+            outside = sorted({c for c in self.data.classes or () if c >= num_classes})
+            if outside:
+                raise ValueError(
+                    f"data.classes must be labels of {self.data.dataset!r} (0..{num_classes - 1}). "
+                    f"Received: classes={self.data.classes} ({outside} outside)")
+        if self.model.name == "backbone" and self.transfer is not None and self.transfer.backbone:
+            _check_application_name(self.transfer.backbone)
+
+
+def _is_path(name):
+    return name.endswith(".keras") or os.sep in name or "/" in name or os.path.exists(name)
+
+
+def _check_application_name(name):
+    """A backbone that is not a path must be a `keras.applications` name."""
+    if _is_path(name):
+        return
+    import keras  # only for recipes that name an application backbone
+
+    if hasattr(keras.applications, name) and name[:1].isupper():
+        return
+    names = [n for n in dir(keras.applications) if n[:1].isupper()]
+    hint = difflib.get_close_matches(name, names, n=1)
+    extra = f" Did you mean {hint[0]!r}?" if hint else ""
+    raise ValueError(
+        f"transfer.backbone: {name!r} is neither a .keras path nor a keras.applications name.{extra}")

@@ -8,6 +8,7 @@ the expected type, and a field's `metadata` may carry `range=(lo, hi)`
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 
@@ -77,15 +78,20 @@ def _convert(value, tp, where):
             raise RecipeError(f"{where}: expected an integer. Received: {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        received = value
+        if isinstance(value, str):
             # YAML reads "1e-3" (no dot) as a string: accept numeric strings.
-            if isinstance(value, str):
-                try:
-                    return float(value)
-                except ValueError:
-                    pass
-            raise RecipeError(f"{where}: expected a number. Received: {value!r}")
-        return float(value)
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecipeError(f"{where}: expected a number. Received: {received!r}")
+        value = float(value)
+        # Every comparison with NaN is false: without this, `.nan` would pass any range check.
+        if not math.isfinite(value):
+            raise RecipeError(f"{where}: expected a finite number. Received: {value!r}")
+        return value
     if tp is str:
         if not isinstance(value, str):
             raise RecipeError(f"{where}: expected a string. Received: {value!r}")
