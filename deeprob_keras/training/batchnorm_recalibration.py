@@ -7,7 +7,14 @@ model runs forward over training batches and every BatchNorm layer's moving
 mean and variance become the plain average of the batch statistics (a
 cumulative average, momentum i/(i+1) at batch i), as SWA does for averaged
 weights (Izmailov et al., 2018). No weight is changed.
+
+Only the BatchNorm layers run in training mode: the model is called with
+`training=False`, so Dropout, DropConnect, stochastic depth and the like are
+the identity (the network that will be evaluated), while every BatchNorm layer
+normalizes with the batch statistics and updates its moving averages.
 """
+
+import functools
 
 import keras
 
@@ -17,8 +24,19 @@ def _batchnorm_layers(model):
             if isinstance(layer, keras.layers.BatchNormalization)]
 
 
+def _in_training_mode(call):
+    @functools.wraps(call)
+    def wrapped(*args, training=None, **kwargs):
+        return call(*args, training=True, **kwargs)
+
+    return wrapped
+
+
 def recalibrate_batchnorm(model, dataset, num_batches=50):
     """Sets every BatchNorm layer's moving statistics to the average over `num_batches`.
+
+    The model runs in inference mode (Dropout, DropConnect, stochastic depth
+    off); only its BatchNorm layers use batch statistics.
 
     Args:
         model: a Keras model; only its BatchNorm moving statistics change.
@@ -42,14 +60,17 @@ def recalibrate_batchnorm(model, dataset, num_batches=50):
     try:
         for layer in layers:
             layer.trainable = True  # Keras uses batch statistics only for trainable BN
+            layer.call = _in_training_mode(layer.call)  # BN alone; the model runs in inference mode
             layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
             layer.moving_variance.assign(keras.ops.zeros_like(layer.moving_variance))
         for i, batch in enumerate(dataset.take(num_batches)):
             images = batch[0] if isinstance(batch, (tuple, list)) else batch
             for layer in layers:
                 layer.momentum = i / (i + 1.0)  # cumulative average of the batch statistics
-            model(images, training=True)
+            model(images, training=False)
     finally:
         for layer, momentum, trainable in saved:
             layer.momentum, layer.trainable = momentum, trainable
+            if "call" in vars(layer):
+                del layer.call  # back to the class's own `call`
     return len(layers)

@@ -43,3 +43,35 @@ def test_frozen_batchnorm_is_recalibrated_and_stays_frozen():
 def test_bad_num_batches():
     with pytest.raises(ValueError, match="num_batches"):
         recalibrate_batchnorm(keras.Sequential([keras.Input((2,))]), None, num_batches=0)
+
+
+def test_only_batchnorm_runs_in_training_mode():
+    # Dropout(0.9) before BN: with dropout active the batch statistics would be those of
+    # the noisy network (mean unchanged in expectation, variance ~10x larger).
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    dropped = keras.layers.Dropout(0.9, name="dropout")(inputs)
+    outputs = keras.layers.BatchNormalization(momentum=0.99, name="bn")(dropped)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(1).normal(3.0, 1.0, size=(4 * 64, 4)).astype("float32")
+    recalibrate_batchnorm(model, tf.data.Dataset.from_tensor_slices(x).batch(64), num_batches=4)
+
+    batches = x.reshape(4, 64, 4)   # dropout-free activations
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(bn.moving_mean.numpy(), batches.mean(axis=1).mean(axis=0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), batches.var(axis=1).mean(axis=0), rtol=1e-3, atol=1e-3)
+    assert bn.trainable is True and "call" not in vars(bn)   # nothing patched is left behind
+
+
+def test_nested_batchnorm_and_stochastic_layers():
+    # A BN inside a nested model, after DropConnect-like noise: still only BN in training mode.
+    keras.utils.set_random_seed(0)
+    inner_in = keras.Input((4,))
+    inner = keras.Model(inner_in, keras.layers.BatchNormalization(name="bn")(keras.layers.Dropout(0.5)(inner_in)))
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, inner(keras.layers.Dropout(0.5)(inputs)))
+    x = np.random.default_rng(2).normal(-1.0, 2.0, size=(128, 4)).astype("float32")
+    recalibrate_batchnorm(model, tf.data.Dataset.from_tensor_slices(x).batch(128), num_batches=1)
+    bn = inner.get_layer("bn")
+    np.testing.assert_allclose(bn.moving_mean.numpy(), x.mean(axis=0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), x.var(axis=0), rtol=1e-3, atol=1e-3)
