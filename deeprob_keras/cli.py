@@ -7,8 +7,13 @@ import sys
 import warnings
 
 
-# Feature modules that add sub-commands (doctor, lr-find, tune, transfer, pipeline, serve-check).
-PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli", "pipeline.cli")
+# The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer).
+PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli")
+# Sub-commands that other packages add: entry points `name = "module:add_fn [extra]"`
+# (pyproject.toml). The library never imports them by name.
+ENTRY_POINT_GROUP = "deeprob.commands"
+# The install extra behind each optional command, for the hint when it is missing.
+OPTIONAL_COMMANDS = {"pipeline": "pipeline", "serve-check": "pipeline"}
 
 
 def _quiet():
@@ -123,6 +128,49 @@ def _training_diverged():
     return TrainingDiverged
 
 
+def _entry_points():
+    from importlib.metadata import entry_points
+
+    eps = entry_points()
+    if hasattr(eps, "select"):
+        return list(eps.select(group=ENTRY_POINT_GROUP))
+    return list(eps.get(ENTRY_POINT_GROUP, ()))  # Python < 3.10 API shape
+
+
+def _missing_command(subparsers, name, extra):
+    """`deeprob NAME ...` when the package behind NAME is not installed: one line naming the extra, exit 2."""
+
+    def cmd_missing(args):
+        print(f"deeprob: `deeprob {name}` needs the {extra} extra: pip install 'deeprob-keras[{extra}]'",
+              file=sys.stderr)
+        return 2
+
+    p = subparsers.add_parser(name, help=f"(not installed: pip install 'deeprob-keras[{extra}]')", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_missing)
+
+
+def _add_plugin_commands(subparsers):
+    """Sub-commands of the library's feature modules, then of the `deeprob.commands` entry points."""
+    for module_name in PLUGIN_MODULES:
+        importlib.import_module(module_name).add_commands(subparsers)
+    added = set()
+    for ep in _entry_points():
+        if ep.name in added:
+            continue
+        try:
+            add = ep.load()
+        except ModuleNotFoundError as e:  # the extra's dependencies (or the package itself) are not installed
+            if e.name and e.name.startswith(ep.value.split(":")[0].split(".")[0] + "."):
+                raise  # a module of the plugin's own package is missing: a bug, not a missing extra
+            continue
+        add(subparsers)
+        added.add(ep.name)
+    for name, extra in OPTIONAL_COMMANDS.items():
+        if name not in added:
+            _missing_command(subparsers, name, extra)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="deeprob", description="Training Neural Networks II, as a tool.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,16 +204,8 @@ def build_parser():
     q.add_argument("--out", help="PNG path")
     q.set_defaults(func=cmd_schedule_plot)
 
-    # Sub-commands that live beside their feature: each module has
-    # `add_commands(subparsers)` and is imported only when it exists.
-    for module_name in PLUGIN_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as e:
-            if e.name and module_name.startswith(e.name):
-                continue
-            raise
-        module.add_commands(sub)
+    # Sub-commands that live beside their feature, and those that installed extras add.
+    _add_plugin_commands(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 
-from pipeline.config import resolve_backbone_recipe, resolve_recipe, uses_project_backbone
+from deeprob_pipeline.config import resolve_backbone_recipe, resolve_recipe, uses_project_backbone
 
 
 @dataclasses.dataclass

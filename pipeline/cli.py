@@ -1,8 +1,18 @@
-"""`deeprob pipeline run|compile` and `deeprob serve-check` (plugged into deeprob_keras.cli)."""
+"""`deeprob pipeline run|compile` and `deeprob serve-check`.
+
+`deeprob` finds these through the `deeprob.commands` entry points (pyproject.toml);
+the library never imports this package. Without TFX (the `[pipeline]` extra) this
+module does not import, and `deeprob` answers these commands with the install hint.
+"""
+
+import importlib.util
+
+if importlib.util.find_spec("tfx") is None:  # cheap: does not import TFX
+    raise ModuleNotFoundError("No module named 'tfx' (install deeprob-keras[pipeline])", name="tfx")
 
 
 def _config(args):
-    from pipeline.config import load_pipeline_config
+    from deeprob_pipeline.config import load_pipeline_config
 
     config = load_pipeline_config(args.config)
     extra = list(getattr(args, "beam_arg", None) or [])
@@ -14,27 +24,27 @@ def _config(args):
 
 
 def cmd_run(args):
-    from pipeline.runners import run_local
+    from deeprob_pipeline.runners import run_local
 
     report = run_local(_config(args))
     return 0 if report.succeeded else 1
 
 
 def cmd_compile(args):
-    from pipeline.runners import compile_kubeflow
+    from deeprob_pipeline.runners import compile_kubeflow
 
     compile_kubeflow(_config(args), args.kubeflow)
     return 0
 
 
 def cmd_serve_check(args):
-    from pipeline.serve_check import run_from_args
+    from deeprob_pipeline.serve_check import run_from_args
 
     return run_from_args(args)
 
 
-def add_commands(subparsers):
-    """Adds `pipeline run`, `pipeline compile` and `serve-check` to the `deeprob` parser."""
+def add_pipeline_commands(subparsers):
+    """Adds `pipeline run` and `pipeline compile` to the `deeprob` parser."""
     p = subparsers.add_parser("pipeline", help="the TFX pipeline: run locally or compile for Kubeflow")
     psub = p.add_subparsers(dest="pipeline_command", required=True)
     q = psub.add_parser("run", help="run with LocalDagRunner (SQLite metadata, Beam DirectRunner)")
@@ -47,7 +57,10 @@ def add_commands(subparsers):
     q.add_argument("--config", help="pipeline config YAML")
     q.set_defaults(func=cmd_compile)
 
-    from pipeline.serve_check import add_arguments
+
+def add_serve_check_command(subparsers):
+    """Adds `serve-check` to the `deeprob` parser."""
+    from deeprob_pipeline.serve_check import add_arguments
 
     p = subparsers.add_parser("serve-check", help="load the newest SavedModel version and predict real examples")
     add_arguments(p)

@@ -16,14 +16,14 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from deeprob_keras.recipe.validation import to_dict
-from pipeline.anomaly_gate import AnomalyGate
-from pipeline.atomic_pusher import AtomicPusher
-from pipeline.config import resolve_recipe
-from pipeline.examples import read_examples_info
-from pipeline.schema import write_curated_schema
+from deeprob_pipeline.anomaly_gate import AnomalyGate
+from deeprob_pipeline.atomic_pusher import AtomicPusher
+from deeprob_pipeline.config import resolve_recipe
+from deeprob_pipeline.examples import read_examples_info
+from deeprob_pipeline.schema import write_curated_schema
 
-RUN_FN = "pipeline.trainer_module.run_fn"
-TUNER_FN = "pipeline.trainer_module.tuner_fn"
+RUN_FN = "deeprob_pipeline.trainer_module.run_fn"
+TUNER_FN = "deeprob_pipeline.trainer_module.tuner_fn"
 LABEL_KEY = "label"
 PREDICTION_KEY = "probabilities"
 
@@ -66,13 +66,13 @@ def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=Fal
     """Builds the `tfx.dsl.Pipeline` described by `config` (a `PipelineConfig`).
 
     Args:
-        config: `pipeline.config.PipelineConfig` (paths absolute, see `resolved()`).
+        config: `deeprob_pipeline.config.PipelineConfig` (paths absolute, see `resolved()`).
         class_names, image_shape: the data's; default: read from
             `<examples_dir>/info.json` written by `write_examples`.
         for_kubeflow: no local metadata connection; the Trainer requests the
             configured accelerator; paths under `kubeflow_pipeline_root`.
         enable_cache: reuse components whose inputs are unchanged (local
-            runs turn it on to resume an unfinished run: `pipeline.resume`).
+            runs turn it on to resume an unfinished run: `deeprob_pipeline.resume`).
 
     Returns:
         A `tfx.dsl.Pipeline`.
@@ -86,7 +86,7 @@ def create_pipeline(config, class_names=None, image_shape=None, for_kubeflow=Fal
         if info is None:
             raise FileNotFoundError(
                 f"no {os.path.join(config.examples_dir, 'info.json')}: write the examples first "
-                "(pipeline.examples.write_examples) or pass class_names and image_shape")
+                "(deeprob_pipeline.examples.write_examples) or pass class_names and image_shape")
         class_names = class_names or info.class_names
         image_shape = image_shape or info.image_shape
     recipe = resolve_recipe(config)

@@ -45,7 +45,7 @@ def interrupted_run(config):
     """
     if not os.path.exists(config.metadata_path):
         return None
-    from pipeline.metadata import run_summary
+    from deeprob_pipeline.metadata import run_summary
 
     summary = run_summary(config.metadata_path, config.pipeline_name)
     if summary["run"] is None:

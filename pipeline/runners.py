@@ -7,12 +7,12 @@ import time
 import tensorflow as tf
 from tfx import v1 as tfx
 
-from pipeline.backbone import ensure_backbone
-from pipeline.create_pipeline import create_pipeline
-from pipeline.examples import read_examples_info, write_examples
-from pipeline.config import resolve_recipe, save_pipeline_config, uses_project_backbone
-from pipeline.metadata import custom_property, run_summary
-from pipeline.resume import interrupted_run, keep_unchanged_examples
+from deeprob_pipeline.backbone import ensure_backbone
+from deeprob_pipeline.create_pipeline import create_pipeline
+from deeprob_pipeline.examples import read_examples_info, write_examples
+from deeprob_pipeline.config import resolve_recipe, save_pipeline_config, uses_project_backbone
+from deeprob_pipeline.metadata import custom_property, run_summary
+from deeprob_pipeline.resume import interrupted_run, keep_unchanged_examples
 
 
 @dataclasses.dataclass
@@ -177,7 +177,7 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
 
     Args:
         config: a resolved `PipelineConfig`.
-        anomaly: plant one of `pipeline.examples.ANOMALY_KINDS` in the train data (tests).
+        anomaly: plant one of `deeprob_pipeline.examples.ANOMALY_KINDS` in the train data (tests).
         write_data: False reuses the TFRecords already in `config.examples_dir`.
 
     Returns:

@@ -13,7 +13,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from pipeline.examples import SHAPE_KEYS
+from deeprob_pipeline.examples import SHAPE_KEYS
 
 
 def curated_schema(num_classes, image_shape):

@@ -1,7 +1,7 @@
 """`deeprob serve-check DIR`: load the newest SavedModel version and send real examples through it.
 
 Run as its own process (`deeprob serve-check DIR` or `python -m
-pipeline.serve_check DIR`), so that nothing of the training process (custom
+deeprob_pipeline.serve_check DIR`), so that nothing of the training process (custom
 objects, Keras state) helps the SavedModel load: what passes here loads in TF
 Serving.
 """
@@ -26,7 +26,7 @@ def newest_version(directory, serving_dir=None, verbose=False):
     """The version folder to load: `directory` if it is one, else its newest complete `<version>/`.
 
     Only numeric, complete version folders count (`saved_model.pb`, the
-    variables index and all its shards: `pipeline.atomic_pusher.is_complete_saved_model`);
+    variables index and all its shards: `deeprob_pipeline.atomic_pusher.is_complete_saved_model`);
     hidden `.tmp-*` folders of a push in progress and partial versions are skipped.
 
     Args:
@@ -37,7 +37,7 @@ def newest_version(directory, serving_dir=None, verbose=False):
     Returns:
         The path of the version folder.
     """
-    from pipeline.atomic_pusher import is_complete_saved_model
+    from deeprob_pipeline.atomic_pusher import is_complete_saved_model
 
     if serving_dir is not None and not _inside(directory, serving_dir):
         raise ValueError(f"refusing to load a SavedModel from {directory}: it is outside the configured "
@@ -170,7 +170,7 @@ def add_arguments(parser):
 def run_from_args(args):
     serving_dir = None
     if args.config or not args.directory:
-        from pipeline.config import load_pipeline_config
+        from deeprob_pipeline.config import load_pipeline_config
 
         serving_dir = load_pipeline_config(args.config).serving_dir
     try:
@@ -187,7 +187,7 @@ def run_from_args(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m pipeline.serve_check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m deeprob_pipeline.serve_check", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))
 

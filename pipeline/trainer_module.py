@@ -19,7 +19,7 @@ from deeprob_keras.callbacks import NonFiniteLossStop
 from deeprob_keras.recipe import recipe_from_dict, with_overrides
 from deeprob_keras.training import build_compiled_model, export_saved_model, train_recipe
 from deeprob_keras.tuning import apply_hyperparameters, define_hyperparameters
-from pipeline.tfrecord_data import tfrecord_datasets
+from deeprob_pipeline.tfrecord_data import tfrecord_datasets
 
 
 def recipe_from_fn_args(fn_args):

@@ -31,10 +31,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.deeprob-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "==> installing deeprob-keras and its pinned stack into $VENV (first time: a few minutes, ~3.4 GB)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
+  # Everything: the library, the TFX pipeline extra (deeprob_pipeline) and the test tools.
+  echo "==> installing deeprob-keras[pipeline,test] and its pinned stack into $VENV (first time: a few minutes, ~3.4 GB)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+  "$VENV/bin/python" -m pip install --quiet -e ".[pipeline,test]"
   touch "$stamp"
 fi
 

@@ -12,11 +12,11 @@ import pytest
 import tensorflow as tf
 from tfx.types import standard_artifacts
 
-from pipeline import atomic_pusher
-from pipeline.atomic_pusher import (AtomicPusherExecutor, IncompletePushError, atomic_push,
+from deeprob_pipeline import atomic_pusher
+from deeprob_pipeline.atomic_pusher import (AtomicPusherExecutor, IncompletePushError, atomic_push,
                                     is_complete_saved_model)
-from pipeline.serve_check import main as serve_check_main
-from pipeline.serve_check import newest_version
+from deeprob_pipeline.serve_check import main as serve_check_main
+from deeprob_pipeline.serve_check import newest_version
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -101,7 +101,7 @@ def test_sigkill_in_the_middle_of_the_push_leaves_no_version(model_dir, tmp_path
     serving = str(tmp_path / "serving")
     script = textwrap.dedent(f"""
         import os, signal
-        from pipeline import atomic_pusher
+        from deeprob_pipeline import atomic_pusher
         real, n = atomic_pusher._copy_file, []
         def copy(src, dst):
             if len(n) == 2:

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from deeprob_keras.data import encode_example
 from deeprob_keras.recipe import Recipe
-from pipeline.tfrecord_data import BadExamplesError, check_records, tfrecord_datasets
+from deeprob_pipeline.tfrecord_data import BadExamplesError, check_records, tfrecord_datasets
 
 CLASSES = [f"c{i}" for i in range(3)]
 

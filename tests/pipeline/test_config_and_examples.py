@@ -9,16 +9,16 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 from deeprob_keras.data import decode_examples
 from deeprob_keras.recipe import RecipeError
-from pipeline.anomaly_gate import describe_anomalies, read_anomalies
+from deeprob_pipeline.anomaly_gate import describe_anomalies, read_anomalies
 import tensorflow_model_analysis as tfma
 
-from pipeline.backbone import ensure_backbone
-from pipeline.config import PROJECT_ROOT, load_pipeline_config, resolve_backbone_recipe, resolve_recipe
-from pipeline.create_pipeline import eval_config
-from pipeline.examples import plant_anomaly, read_examples_info, write_examples
-from pipeline.schema import curated_schema, write_curated_schema
-from pipeline.serve_check import model_classes_only
-from pipeline.tfrecord_data import expand_patterns, tfrecord_datasets
+from deeprob_pipeline.backbone import ensure_backbone
+from deeprob_pipeline.config import PROJECT_ROOT, load_pipeline_config, resolve_backbone_recipe, resolve_recipe
+from deeprob_pipeline.create_pipeline import eval_config
+from deeprob_pipeline.examples import plant_anomaly, read_examples_info, write_examples
+from deeprob_pipeline.schema import curated_schema, write_curated_schema
+from deeprob_pipeline.serve_check import model_classes_only
+from deeprob_pipeline.tfrecord_data import expand_patterns, tfrecord_datasets
 
 
 def test_defaults_are_valid_and_paths_absolute(tmp_path, monkeypatch):

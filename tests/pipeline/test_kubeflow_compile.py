@@ -5,9 +5,9 @@ import json
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline.config import load_pipeline_config
-from pipeline.examples import write_examples
-from pipeline.runners import compile_kubeflow
+from deeprob_pipeline.config import load_pipeline_config
+from deeprob_pipeline.examples import write_examples
+from deeprob_pipeline.runners import compile_kubeflow
 
 COMPONENTS = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate",
               "Tuner", "Trainer", "Evaluator", "Pusher"]

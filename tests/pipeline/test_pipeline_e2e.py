@@ -15,8 +15,8 @@ import pytest
 import tensorflow as tf
 
 from deeprob_keras.data import encode_example, load_arrays, preprocess_images
-from pipeline.config import load_pipeline_config
-from pipeline.runners import evaluation_summary, run_local
+from deeprob_pipeline.config import load_pipeline_config
+from deeprob_pipeline.runners import evaluation_summary, run_local
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_saved_model_cli_and_serve_check_in_fresh_processes(first_run, tmp_path)
                            capture_output=True, text=True, check=True).stdout
     assert "serving_default" in shown and "serving_images" in shown
     out = tmp_path / "check.json"
-    subprocess.run([sys.executable, "-m", "pipeline.serve_check", config.serving_dir, "--limit", "300",
+    subprocess.run([sys.executable, "-m", "deeprob_pipeline.serve_check", config.serving_dir, "--limit", "300",
                     "--json", str(out)], check=True, capture_output=True)
     result = json.loads(out.read_text())
     assert result["version_dir"] == report.pushed_dir and result["examples"] == 300

@@ -1,12 +1,12 @@
-"""`pipeline.resume`: examples rewritten with the same content keep their bytes and mtime (so
+"""`deeprob_pipeline.resume`: examples rewritten with the same content keep their bytes and mtime (so
 ImportExampleGen's fingerprint, and with it TFX's cache, holds); changed examples are kept new."""
 
 import os
 import time
 
-from pipeline.config import load_pipeline_config
-from pipeline.examples import write_examples
-from pipeline.resume import interrupted_run, keep_unchanged_examples
+from deeprob_pipeline.config import load_pipeline_config
+from deeprob_pipeline.examples import write_examples
+from deeprob_pipeline.resume import interrupted_run, keep_unchanged_examples
 
 
 def _stats(directory):

@@ -26,11 +26,11 @@ def trainer_transfer_two_replicas(strategy):
 
     import tensorflow as tf
 
-    from pipeline.backbone import ensure_backbone
-    from pipeline.config import load_pipeline_config, resolve_recipe
-    from pipeline.create_pipeline import trainer_custom_config
-    from pipeline.examples import write_examples
-    from pipeline.trainer_module import run_fn
+    from deeprob_pipeline.backbone import ensure_backbone
+    from deeprob_pipeline.config import load_pipeline_config, resolve_recipe
+    from deeprob_pipeline.create_pipeline import trainer_custom_config
+    from deeprob_pipeline.examples import write_examples
+    from deeprob_pipeline.trainer_module import run_fn
 
     root = tempfile.mkdtemp()
     config = load_pipeline_config(overrides={
@@ -66,10 +66,10 @@ def test_trainer_runs_both_transfer_phases_on_its_tfrecords_with_two_replicas():
 
 
 def test_transfer_default_end_to_end_on_a_tiny_budget(tmp_path, capfd):
-    from pipeline.backbone import ensure_backbone
-    from pipeline.config import load_pipeline_config
-    from pipeline.runners import evaluation_summary, run_local
-    from pipeline.serve_check import serve_check
+    from deeprob_pipeline.backbone import ensure_backbone
+    from deeprob_pipeline.config import load_pipeline_config
+    from deeprob_pipeline.runners import evaluation_summary, run_local
+    from deeprob_pipeline.serve_check import serve_check
 
     config = load_pipeline_config(overrides={
         **TINY_BACKBONE, "pipeline_root": f"{tmp_path}/root", "metadata_path": f"{tmp_path}/metadata.sqlite",

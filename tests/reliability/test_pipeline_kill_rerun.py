@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.metadata import run_summary
+from deeprob_pipeline.metadata import run_summary
 
 pytestmark = pytest.mark.slow
 
@@ -92,8 +92,8 @@ def test_pipeline_killed_during_trainer_then_same_command_completes(tmp_path):
     assert len(versions) == 1 and versions[0].isdigit(), versions  # no .tmp-* left either
     version_dir = os.path.join(config["serving_dir"], versions[0])
 
-    from pipeline.atomic_pusher import is_complete_saved_model
-    from pipeline.serve_check import newest_version
+    from deeprob_pipeline.atomic_pusher import is_complete_saved_model
+    from deeprob_pipeline.serve_check import newest_version
 
     assert is_complete_saved_model(version_dir)
     assert newest_version(config["serving_dir"], serving_dir=config["serving_dir"]) == version_dir
