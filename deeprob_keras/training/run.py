@@ -27,6 +27,7 @@ from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
 from deeprob_keras.training.export import export_serving_version
+from deeprob_keras.training.two_phase import train_transfer
 
 
 class TrainingDiverged(RuntimeError):
@@ -169,9 +170,8 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     passes one that reads its TFRecords).
     """
     if recipe.model.name == "backbone" and recipe.transfer is not None and recipe.transfer.mode == "two_phase":
-        from deeprob_keras.training.two_phase import train_transfer  # runs both phases, each through train_recipe
-
-        return train_transfer(recipe, out_dir, strategy, verbose, extra_callbacks, export, data_fn=data_fn)
+        return train_transfer(recipe, out_dir, strategy, verbose, extra_callbacks, export, data_fn=data_fn,
+                              train_fn=train_recipe)  # runs both phases, each through train_recipe
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)

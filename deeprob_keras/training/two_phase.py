@@ -17,7 +17,6 @@ import os
 
 from deeprob_keras.recipe.io import recipe_from_dict
 from deeprob_keras.recipe.validation import to_dict
-from deeprob_keras.training.run import train_recipe
 
 
 def phase_recipes(recipe, out_dir):
@@ -43,17 +42,22 @@ def phase_recipes(recipe, out_dir):
             ("fine_tune", recipe_from_dict(second), out_dir)]
 
 
-def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None):
+def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None, *,
+                   train_fn):
     """Runs a transfer recipe (both phases for mode two_phase); returns the last phase's `TrainResult`.
 
-    `strategy` and `data_fn` go to each phase's `train_recipe` (the TFX Trainer
+    `train_fn` trains one phase: `deeprob_keras.training.train_recipe`, which
+    also calls this function for `two_phase` recipes (passed in, so that this
+    module does not import `run.py`: no import circle).
+    `strategy` and `data_fn` go to each phase's `train_fn` (the TFX Trainer
     passes MirroredStrategy and a `data_fn` reading its TFRecords).
 
     The result's metrics gain `phases`: {phase name: its test accuracy}; its
     paths gain `feature_extraction` (phase 1's directory) for two_phase runs.
 
     Example:
-        >>> result = train_transfer(load_recipe("recipes/transfer_fashion_5_9.yaml"), "runs/t")
+        >>> result = train_transfer(load_recipe("recipes/transfer_fashion_5_9.yaml"), "runs/t",
+        ...                         train_fn=train_recipe)
         >>> result.metrics["phases"]
         {'feature_extraction': 0.91, 'fine_tune': 0.93}
     """
@@ -67,8 +71,8 @@ def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=()
             print(f"deeprob transfer: phase {i + 1}/{len(phases)} {phase}: {phase_recipe.training.epochs} epochs "
                   f"at learning rate {lr:g} -> {phase_dir}", flush=True)
         last = i == len(phases) - 1
-        result = train_recipe(phase_recipe, phase_dir, strategy=strategy, verbose=verbose,
-                              extra_callbacks=extra_callbacks, export=export and last, data_fn=data_fn)
+        result = train_fn(phase_recipe, phase_dir, strategy=strategy, verbose=verbose,
+                          extra_callbacks=extra_callbacks, export=export and last, data_fn=data_fn)
         accuracies[phase] = result.metrics["test_accuracy"]
         if verbose:
             print(f"deeprob transfer: {phase} test accuracy {accuracies[phase]:.4f}", flush=True)
