@@ -1,4 +1,5 @@
-"""Cosine decay with warm restarts (SGDR), reusing Keras's `CosineDecayRestarts`."""
+"""Cosine decay with warm restarts (SGDR), a subclass of Keras's `CosineDecayRestarts`
+whose cycle is found exactly (float64, the same cycle ends as `cycle_end_steps`)."""
 
 import math
 
@@ -39,14 +40,53 @@ def cycle_end_steps(first_cycle_steps, cycle_mult, total_steps):
     first_cycle_steps = _checks.positive_int("first_cycle_steps", first_cycle_steps)
     cycle_mult = _checks.number_at_least("cycle_mult", cycle_mult, 1.0)
     total_steps = _checks.positive_int("total_steps", total_steps, allow_zero=True)
-    ends, end, length = [], 0.0, float(first_cycle_steps)
+    ends, cycle = [], 1
     while True:
-        end += length
-        step = math.ceil(end - _TOLERANCE)
+        step = math.ceil(_cycle_start(first_cycle_steps, cycle_mult, cycle) - _TOLERANCE)
         if step > total_steps:
             return ends
         ends.append(step)
-        length *= cycle_mult
+        cycle += 1
+
+
+def _cycle_start(first_cycle_steps, cycle_mult, i):
+    """S_i = T_0 (m**i - 1) / (m - 1) (T_0 i when m = 1), in float64: where cycle i begins."""
+    if cycle_mult == 1.0:
+        return float(first_cycle_steps) * i
+    return float(first_cycle_steps) * (cycle_mult ** i - 1.0) / (cycle_mult - 1.0)
+
+
+def cosine_restarts_growing_cycles(step, initial_learning_rate, first_cycle_steps, cycle_mult, min_lr_fraction):
+    """SGDR with cycles growing `cycle_mult` times, the cycle found exactly (graph-safe).
+
+    Keras's `CosineDecayRestarts` finds the cycle with a float32 logarithm,
+    which picks the previous cycle at some exact cycle ends (step 81,910 of
+    `T_0=10, m=2`, a restart, gave the cycle's lowest rate). Here, in float64:
+    a first guess `i = floor(log(1 + t (m - 1) / T_0) / log m)`, then corrected
+    by one cycle so that `E_i <= t < E_{i+1}` with `E_i = ceil(S_i - 1e-6)`, the
+    cycle ends listed by `cycle_end_steps`. Within the cycle,
+    `t_i = max(t - S_i, 0)` and `T_i = T_0 m**i`.
+    """
+    step = ops.convert_to_tensor(step)
+    t = ops.cast(step, "float64")
+    m, t0 = float(cycle_mult), float(first_cycle_steps)
+
+    def start(i):
+        return t0 * (ops.power(ops.convert_to_tensor(m, dtype="float64"), i) - 1.0) / (m - 1.0)
+
+    def end(i):  # the step at which cycle i begins, as cycle_end_steps lists it
+        return ops.ceil(start(i) - _TOLERANCE)
+
+    i = ops.floor(ops.log(1.0 + t * (m - 1.0) / t0) / math.log(m))
+    i = ops.maximum(i, 0.0)
+    i = ops.where(t < end(i), ops.maximum(i - 1.0, 0.0), i)
+    i = ops.where(t >= end(i + 1.0), i + 1.0, i)
+    t_i = ops.maximum(t - start(i), 0.0)
+    length = t0 * ops.power(ops.convert_to_tensor(m, dtype="float64"), i)
+    a0 = float(initial_learning_rate)
+    a_min = min_lr_fraction * a0
+    cosine = 0.5 * (1.0 + ops.cos(math.pi * ops.minimum(t_i / length, 1.0)))
+    return ops.cast(a_min + (a0 - a_min) * cosine, keras.config.floatx())
 
 
 def cosine_restarts_equal_cycles(step, initial_learning_rate, cycle_steps, min_lr_fraction):
@@ -70,16 +110,19 @@ class CosineRestarts(keras.optimizers.schedules.CosineDecayRestarts):
     which cycles end are given by `cycle_end_steps` (snapshot ensembles save
     the weights there).
 
-    This IS `keras.optimizers.schedules.CosineDecayRestarts(alpha_0, T_0,
-    t_mul=m, m_mul=1.0, alpha=f)` (checked against the formula at every step,
-    including every restart, in the tests): this thin subclass fixes
-    `m_mul=1` (each restart at alpha_0), renames the arguments, validates
-    them and registers the class in the `deeprob` package. Note the
+    This is the formula of `keras.optimizers.schedules.CosineDecayRestarts(
+    alpha_0, T_0, t_mul=m, m_mul=1.0, alpha=f)` (checked against the lecture's
+    formula at every step, including every restart, in the tests): the
+    subclass fixes `m_mul=1` (each restart at alpha_0), renames the arguments,
+    validates them and registers the class in the `deeprob` package. Note the
     defaults differ: Keras doubles the cycle (`t_mul=2`), we keep it
-    (`cycle_mult=1`). One exception: with `cycle_mult=1` the position in the
-    cycle is computed with an exact modulo (`t mod T_0`), because Keras's
-    float32 `t / T_0 - floor(t / T_0)` drifts (1e-4 of alpha_0 after ~4,000
-    cycles, worse later); see `cosine_restarts_equal_cycles`.
+    (`cycle_mult=1`). The cycle is not found Keras's way (in float32, which
+    drifts): with `cycle_mult=1` the position in the cycle is an exact modulo
+    (`t mod T_0`, see `cosine_restarts_equal_cycles`; Keras drifts by 1e-4 of
+    alpha_0 after ~4,000 cycles), otherwise the cycle is found in float64 and
+    agrees with `cycle_end_steps` at every cycle end (see
+    `cosine_restarts_growing_cycles`; Keras picks the previous cycle at some
+    cycle ends, e.g. step 81,910 of `T_0=10, m=2`).
 
     Args:
         initial_learning_rate: float > 0, alpha_0.
@@ -111,7 +154,8 @@ class CosineRestarts(keras.optimizers.schedules.CosineDecayRestarts):
         if self.cycle_mult == 1.0:
             return cosine_restarts_equal_cycles(
                 step, self.initial_learning_rate, self.first_cycle_steps, self.min_lr_fraction)
-        return super().__call__(step)
+        return cosine_restarts_growing_cycles(
+            step, self.initial_learning_rate, self.first_cycle_steps, self.cycle_mult, self.min_lr_fraction)
 
     def cycle_end_steps(self, total_steps):
         """The steps at which this schedule's complete cycles end; see `cycle_end_steps`."""

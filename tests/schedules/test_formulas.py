@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 import pytest
 
 from deeprob_keras.schedules import (ConstantSchedule, CosineDecay, CosineRestarts, InverseSqrtDecay,
@@ -139,8 +140,35 @@ def test_cosine_restarts_is_keras_cosine_decay_restarts():
     ours = CosineRestarts(0.1, 7, cycle_mult=3.0, min_lr_fraction=0.05)
     assert isinstance(ours, keras.optimizers.schedules.CosineDecayRestarts)
     theirs = keras.optimizers.schedules.CosineDecayRestarts(0.1, 7, t_mul=3.0, m_mul=1.0, alpha=0.05)
-    steps = np.arange(0, 400)
-    np.testing.assert_array_equal(np.asarray(ours(steps)), np.asarray(theirs(steps)))
+    steps = np.arange(0, 400)   # the same formula where float32 finds Keras's cycle right
+    np.testing.assert_allclose(np.asarray(ours(steps)), np.asarray(theirs(steps)), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("T0,mult,step,expected", [
+    (10, 2.0, 81_910, 0.1),      # a restart listed by cycle_end_steps; Keras's float32 cycle gave 0.0
+    (5005, 1.5, 374_808, 0.0),   # the last step of a cycle; Keras gave 0.1
+])
+def test_cosine_restarts_growing_cycles_exact_far_out(T0, mult, step, expected):
+    schedule = CosineRestarts(0.1, first_cycle_steps=T0, cycle_mult=mult)
+    got = values(schedule, [step])[0]
+    assert got == pytest.approx(ref.restarts(step, 0.1, T0, mult), abs=1e-6)
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("T0,mult,total", [(10, 2.0, 10**7), (5005, 1.5, 10**7), (7, 3.0, 10**9),
+                                            (10, 1.1, 10**6), (3, 1.01, 10**5)])
+def test_cosine_restarts_restart_at_every_listed_cycle_end(T0, mult, total):
+    schedule = CosineRestarts(0.1, T0, cycle_mult=mult)
+    ends = cycle_end_steps(T0, mult, total)
+    at_end = values(schedule, ends)
+    before_end = values(schedule, [e - 1 for e in ends])
+    for e, lr_end, lr_before in zip(ends, at_end, before_end):
+        assert lr_end == pytest.approx(ref.restarts(e, 0.1, T0, mult), abs=1e-6), e
+        assert lr_before == pytest.approx(ref.restarts(e - 1, 0.1, T0, mult), abs=1e-6), e
+        assert lr_before < lr_end, e   # the rate jumps back up at the listed end
+    # The graph (optimizer) path gives the same numbers as the eager one.
+    graph = tf.function(lambda t: schedule(t))
+    np.testing.assert_allclose([float(graph(tf.constant(e, tf.int64))) for e in ends], at_end, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("make_inner,inner_ref", [
