@@ -4,7 +4,10 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 import warnings
+
+from deeprob_keras.cli_errors import Parser, output_dir, output_file, user_error, verbose_requested
 
 
 # The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer).
@@ -16,8 +19,10 @@ ENTRY_POINT_GROUP = "deeprob.commands"
 OPTIONAL_COMMANDS = {"pipeline": "pipeline", "serve-check": "pipeline"}
 
 
-def _quiet():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def _quiet(verbose=False):
+    # For the processes we start (multi-worker-local); deeprob_keras/__init__.py does the same for this one.
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")
 
 
@@ -172,7 +177,9 @@ def _add_plugin_commands(subparsers):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="deeprob", description="Training Neural Networks II, as a tool.")
+    parser = Parser(prog="deeprob", description="Training Neural Networks II, as a tool.")
+    parser.add_argument("--verbose", action="store_true",
+                        help="full tracebacks and TensorFlow logs (also DEEPROB_VERBOSE=1); any position")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a recipe end to end")
@@ -180,7 +187,7 @@ def build_parser():
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
-    p.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    p.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
     p.add_argument("--multi-worker", action="store_true",
                    help="one worker of a MultiWorkerMirroredStrategy cluster described by TF_CONFIG")
     p.set_defaults(func=cmd_train)
@@ -192,7 +199,7 @@ def build_parser():
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
-    p.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    p.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
     p.set_defaults(func=cmd_multi_worker_local)
 
     p = sub.add_parser("schedule", help="learning-rate schedules")
@@ -201,7 +208,7 @@ def build_parser():
     q.add_argument("recipe")
     q.add_argument("--epochs", type=int)
     q.add_argument("--steps-per-epoch", type=int, help="skip loading the data to count steps")
-    q.add_argument("--out", help="PNG path")
+    q.add_argument("--out", type=output_file, help="PNG path")
     q.set_defaults(func=cmd_schedule_plot)
 
     # Sub-commands that live beside their feature, and those that installed extras add.
@@ -210,24 +217,34 @@ def build_parser():
 
 
 def main(argv=None):
-    _quiet()
-    args = build_parser().parse_args(argv)
-    from deeprob_keras.recipe import RecipeError
+    """Runs `deeprob ARGS`; returns the exit status.
 
+    A user error (bad recipe, path or flag value) prints one line, `deeprob: <problem>`,
+    and returns 2 (3 when training diverged); an internal error keeps its traceback.
+    `--verbose` anywhere in `argv`, or `DEEPROB_VERBOSE=1`, prints tracebacks too.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = verbose_requested(argv)
+    argv = [a for a in argv if a != "--verbose"]
+    _quiet(verbose)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a bad flag value (one line, see cli_errors.Parser)
+        return e.code
+    args.verbose = verbose
     try:
         return args.func(args)
-    except RecipeError as e:
-        print(f"deeprob: bad recipe: {e}", file=sys.stderr)
-        return 2
-    except _training_diverged() as e:
-        print(f"deeprob: training stopped: {e}", file=sys.stderr)
-        return 3
-    except FileNotFoundError as e:
-        print(f"deeprob: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("deeprob: interrupted; re-run the same command to resume from the last backup", file=sys.stderr)
         return 130
+    except Exception as e:
+        known = user_error(e)
+        if known is None:
+            raise
+        if verbose:
+            traceback.print_exc()
+        print(f"deeprob: {known[1]}", file=sys.stderr)
+        return known[0]
 
 
 if __name__ == "__main__":

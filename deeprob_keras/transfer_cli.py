@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from deeprob_keras.cli_errors import int_at_least, output_dir, output_file
+
 
 def cmd_advise(args):
     from deeprob_keras.transfer.decision import advise, similarity_from_probes
@@ -78,7 +80,7 @@ def add_commands(subparsers):
     sub = p.add_subparsers(dest="transfer_command", required=True)
 
     q = sub.add_parser("advise", help="the lecture's table: what to do with N examples per class")
-    q.add_argument("--examples-per-class", type=int, required=True)
+    q.add_argument("--examples-per-class", type=int_at_least(1), required=True)
     q.add_argument("--similarity", choices=("similar", "different"))
     q.add_argument("--probe-results", help="JSON {layer: accuracy} from `deeprob transfer probes` (measures similarity)")
     q.set_defaults(func=cmd_advise)
@@ -88,13 +90,13 @@ def add_commands(subparsers):
     q.add_argument("--epochs", type=int, help="override training.epochs (the fine-tuning phase)")
     q.add_argument("--limit-examples", type=int)
     q.add_argument("--seed", type=int)
-    q.add_argument("--out", help="output directory (default runs/<recipe name>)")
+    q.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
     q.set_defaults(func=cmd_train)
 
     q = sub.add_parser("probes", help="linear classifiers on the backbone's features at several depths")
     q.add_argument("recipe")
     q.add_argument("--layers", help="comma-separated layer names (default: stage0.. and features)")
-    q.add_argument("--epochs", type=int, default=30, help="epochs of each linear classifier")
+    q.add_argument("--epochs", type=int_at_least(1), default=30, help="epochs of each linear classifier")
     q.add_argument("--limit-examples", type=int)
-    q.add_argument("--out", help="JSON path (default runs/<recipe name>/probes.json)")
+    q.add_argument("--out", type=output_file, help="JSON path (default runs/<recipe name>/probes.json)")
     q.set_defaults(func=cmd_probes)

@@ -111,13 +111,14 @@ def load_pipeline_config(path=None, overrides=None):
     data = {}
     where = "pipeline config"
     if path is not None:
-        if not os.path.exists(path):
-            raise RecipeError(f"pipeline config file not found: {path}")
-        with open(path) as f:
-            try:
-                data = yaml.safe_load(f) or {}
-            except yaml.YAMLError as e:
-                raise RecipeError(f"{path}: not valid YAML: {e}") from None
+        from deeprob_keras.recipe.io import parse_yaml, read_text_file
+
+        data = parse_yaml(read_text_file(path, "pipeline config file"), path)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise RecipeError(f"{path}: expected a mapping of pipeline config fields. "
+                              f"Received: a YAML {type(data).__name__}")
         where = os.path.basename(path)
     data = {**data, **(overrides or {})}
     return pipeline_config_from_dict(data, where).resolved()

@@ -2,6 +2,8 @@
 
 import os
 
+from deeprob_keras.cli_errors import UsageError, int_at_least, number_above, output_dir
+
 
 def _recipe(path):
     from deeprob_keras.recipe import load_recipe
@@ -21,6 +23,8 @@ def cmd_doctor(args):
 def cmd_lr_find(args):
     from deeprob_keras.doctor.lr_range_test import lr_range_test
 
+    if args.min_lr >= args.max_lr:
+        raise UsageError(f"--min-lr must be below --max-lr. Received: --min-lr {args.min_lr:g} --max-lr {args.max_lr:g}")
     recipe = _recipe(args.recipe)
     out = args.out or os.path.join("runs", f"{recipe.name}_lr_find")
     png = os.path.join(out, "lr_range_test.png")
@@ -64,25 +68,25 @@ def add_commands(subparsers):
     """Adds `doctor`, `lr-find` and `tune` to the `deeprob` command."""
     p = subparsers.add_parser("doctor", help="the lecture's 7-step hyperparameter procedure, with a report")
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--budget", type=float, default=30.0, help="wall-clock budget in minutes (default 30)")
+    p.add_argument("--budget", type=number_above(0), default=30.0, help="wall-clock budget in minutes (default 30)")
     p.add_argument("--search", choices=("grid", "random"), default="random", help="step 4 search (default random)")
-    p.add_argument("--out", help="report directory (default runs/<name>_doctor)")
-    p.add_argument("--runs", help="directory of the search/training runs (default OUT/runs)")
+    p.add_argument("--out", type=output_dir, help="report directory (default runs/<name>_doctor)")
+    p.add_argument("--runs", type=output_dir, help="directory of the search/training runs (default OUT/runs)")
     p.set_defaults(func=cmd_doctor)
 
     p = subparsers.add_parser("lr-find", help="learning-rate range test: loss vs LR plot and a suggested LR")
     p.add_argument("recipe")
-    p.add_argument("--min-lr", type=float, default=1e-5)
-    p.add_argument("--max-lr", type=float, default=10.0)
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--min-lr", type=number_above(0), default=1e-5)
+    p.add_argument("--max-lr", type=number_above(0), default=10.0)
+    p.add_argument("--steps", type=int_at_least(10), default=300, help="optimizer steps of the sweep (>= 10)")
     p.add_argument("--rule", choices=("min/10", "steepest"), default="min/10")
-    p.add_argument("--out", help="output directory (default runs/<name>_lr_find)")
+    p.add_argument("--out", type=output_dir, help="output directory (default runs/<name>_lr_find)")
     p.set_defaults(func=cmd_lr_find)
 
     p = subparsers.add_parser("tune", help="coarse hyperparameter search through KerasTuner")
     p.add_argument("recipe")
     p.add_argument("--search", choices=("grid", "random"), default="random")
-    p.add_argument("--trials", type=int, default=8)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--out", help="output directory (default runs/<name>_tune)")
+    p.add_argument("--trials", type=int_at_least(1), default=8)
+    p.add_argument("--epochs", type=int_at_least(1), default=2)
+    p.add_argument("--out", type=output_dir, help="output directory (default runs/<name>_tune)")
     p.set_defaults(func=cmd_tune)
