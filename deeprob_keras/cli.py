@@ -42,6 +42,8 @@ def cmd_train(args):
     out = args.out or os.path.join("runs", recipe.name)
     if args.multi_worker:
         return _train_multi_worker(recipe, out)
+    if _finished_already(recipe, out, args.overwrite):
+        return 0
     result = train_recipe(recipe, out, verbose=1 if sys.stdout.isatty() else 2)
     m = result.metrics
     print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
@@ -95,6 +97,18 @@ def cmd_multi_worker_local(args):
     print(f"deeprob: {args.workers} workers finished in {time.time() - started:.1f} s; outputs in "
           f"{os.path.abspath(out)}")
     return 0
+
+
+def _finished_already(recipe, out, overwrite):
+    """True (after saying so) when --out holds this recipe's finished run; --overwrite clears --out first.
+    Raises `RunDirConflict` when --out holds another recipe's run."""
+    from deeprob_keras.training import run_dir
+
+    if run_dir.check_out_dir(out, recipe, overwrite) != "complete":
+        return False
+    print(f"deeprob: {out} already holds this recipe's finished run ({os.path.join(out, 'metrics.json')}); "
+          "nothing retrained (--overwrite to train it again)")
+    return True
 
 
 def print_outputs(paths):
@@ -188,6 +202,8 @@ def build_parser():
     p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
     p.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run that --out holds (finished or backed up) and train from scratch")
     p.add_argument("--multi-worker", action="store_true",
                    help="one worker of a MultiWorkerMirroredStrategy cluster described by TF_CONFIG")
     p.set_defaults(func=cmd_train)

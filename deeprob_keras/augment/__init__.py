@@ -9,9 +9,10 @@ from deeprob_keras.augment.rand_augment import RandAugment, make_rand_augment
 from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
 from deeprob_keras.augment.test_time_augmentation import TestTimeAugmentation
+from deeprob_keras.augment.translation import PixelTranslation
 
 __all__ = [
-    "CutMix", "MixUp", "PCALighting", "RandAugment", "RandomErasing", "RandomScaleCrop",
+    "CutMix", "MixUp", "PCALighting", "PixelTranslation", "RandAugment", "RandomErasing", "RandomScaleCrop",
     "TestTimeAugmentation", "build_augmentation", "cutmix", "fit_pca_lighting", "make_rand_augment",
     "mixup", "pca_lighting",
 ]

@@ -9,6 +9,7 @@ from deeprob_keras.augment.pca_lighting import PCALighting
 from deeprob_keras.augment.rand_augment import make_rand_augment
 from deeprob_keras.augment.random_erasing import RandomErasing
 from deeprob_keras.augment.scale_augmentation import RandomScaleCrop
+from deeprob_keras.augment.translation import PixelTranslation
 
 
 def _seed(seed, offset):
@@ -22,6 +23,8 @@ def build_image_layers(spec, pca_stats=None, seed=None):
         layers.append(RandomScaleCrop(spec.scale_min, spec.scale_max, spec.crop_size, seed=_seed(seed, 1)))
     if spec.flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=_seed(seed, 2)))
+    if spec.translate > 0:
+        layers.append(PixelTranslation(spec.translate, seed=_seed(seed, 11)))
     if spec.brightness > 0:
         layers.append(keras.layers.RandomBrightness(spec.brightness, value_range=(0, 1), seed=_seed(seed, 3)))
     if spec.contrast > 0:
@@ -82,7 +85,7 @@ def build_augmentation(spec, num_classes, pca_stats=None, seed=None):
 
     Returns:
         `(image_fn, batch_fn)`. `image_fn` is a `keras.Sequential` of per-image
-        layers (scale crop, flip, brightness, contrast, PCA lighting, RandAugment,
+        layers (scale crop, flip, translation, brightness, contrast, PCA lighting, RandAugment,
         random erasing; images float32 in [0, 1], NHWC) or None when none is on.
         `batch_fn(images, one_hot_labels) -> (images, labels)` applies Mixup / CutMix,
         or is None. `spec.tta` is not used here (see `TestTimeAugmentation`).

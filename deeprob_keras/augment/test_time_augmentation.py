@@ -3,19 +3,38 @@
 import keras
 from keras import ops
 
-MODES = ("flip", "ten_crop", "scales")
+MODES = ("flip", "ten_crop", "scales", "flip_translate")
 
 
-def tta_views(images, mode, crop_size=None, scales=None):
+def shift_images(images, dy, dx):
+    """Shifts a batch `(B, H, W, C)` by `dy` rows and `dx` columns, filling with zeros.
+
+    `out[:, i, j] = images[:, i - dy, j - dx]` where that pixel exists, else 0.
+    """
+    height, width = images.shape[1], images.shape[2]
+    t = max(abs(dy), abs(dx))
+    if t == 0:
+        return images
+    padded = ops.pad(images, [[0, 0], [t, t], [t, t], [0, 0]])
+    return padded[:, t - dy:t - dy + height, t - dx:t - dx + width, :]
+
+
+def tta_views(images, mode, crop_size=None, scales=None, translate=1):
     """The list of views of a batch `(B, H, W, C)`, each of the input's size.
 
     flip: identity, horizontal flip. ten_crop: the 4 corner and the centre
     `crop_size` crops, each resized back to `H x W` (bilinear), and their flips.
     scales: the batch resized to `s x s` and back to `H x W` for each `s`.
+    flip_translate: the image and its flip, each as is and shifted by
+    `(+translate, +translate)` and `(-translate, -translate)` pixels (6 views;
+    the test-time views of a model trained with flips and translations).
     """
     height, width = images.shape[1], images.shape[2]
     if mode == "flip":
         return [images, ops.flip(images, axis=2)]
+    if mode == "flip_translate":
+        t = translate
+        return [shift_images(base, d, d) for base in (images, ops.flip(images, axis=2)) for d in (0, t, -t)]
     if mode == "ten_crop":
         c = crop_size
         starts = [(0, 0), (0, width - c), (height - c, 0), (height - c, width - c),
@@ -38,9 +57,10 @@ class TestTimeAugmentation(keras.Model):
     Args:
         model: a Keras model mapping `(B, H, W, C)` images to class probabilities
             (or logits with `from_logits=True`: softmax is applied before averaging).
-        mode: `"flip"`, `"ten_crop"` or `"scales"`.
+        mode: `"flip"`, `"ten_crop"`, `"scales"` or `"flip_translate"`.
         crop_size: int >= 1, crop side for `"ten_crop"` (must be <= the image side).
         scales: list of ints >= 1 for `"scales"`.
+        translate: int >= 1, the diagonal shift of `"flip_translate"`. Defaults to 1.
         from_logits: bool.
 
     Example:
@@ -50,7 +70,7 @@ class TestTimeAugmentation(keras.Model):
 
     __test__ = False  # not a pytest test class despite its name
 
-    def __init__(self, model, mode="flip", crop_size=None, scales=None, from_logits=False, **kwargs):
+    def __init__(self, model, mode="flip", crop_size=None, scales=None, from_logits=False, translate=1, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(model, keras.Model):
             raise ValueError(f"Expected a keras.Model for `model`. Received: model={model!r}")
@@ -62,16 +82,22 @@ class TestTimeAugmentation(keras.Model):
             if not scales or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in scales):
                 raise ValueError(f"Expected a non-empty list of integers >= 1 for `scales`. Received: scales={scales}")
             scales = list(scales)
+        if isinstance(translate, bool) or not isinstance(translate, int) or translate < 1:
+            raise ValueError(f"Expected an integer >= 1 for `translate`. Received: translate={translate}")
         if not isinstance(from_logits, bool):
             raise ValueError(f"Expected a bool for `from_logits`. Received: from_logits={from_logits}")
         self.base_model = model
         self.mode, self.crop_size, self.scales, self.from_logits = mode, crop_size, scales, from_logits
+        self.translate = translate
 
     def call(self, inputs, training=False):
         if self.mode == "ten_crop" and self.crop_size > min(inputs.shape[1], inputs.shape[2]):
             raise ValueError(f"Expected `crop_size` <= the image side {inputs.shape[1:3]}. "
                              f"Received: crop_size={self.crop_size}")
-        views = tta_views(inputs, self.mode, self.crop_size, self.scales)
+        if self.mode == "flip_translate" and self.translate >= min(inputs.shape[1], inputs.shape[2]):
+            raise ValueError(f"Expected `translate` < the image side {inputs.shape[1:3]}. "
+                             f"Received: translate={self.translate}")
+        views = tta_views(inputs, self.mode, self.crop_size, self.scales, self.translate)
         probs = []
         for view in views:
             out = self.base_model(view, training=False)
@@ -84,7 +110,7 @@ class TestTimeAugmentation(keras.Model):
     def get_config(self):
         return {**super().get_config(), "model": keras.saving.serialize_keras_object(self.base_model),
                 "mode": self.mode, "crop_size": self.crop_size, "scales": self.scales,
-                "from_logits": self.from_logits}
+                "from_logits": self.from_logits, "translate": self.translate}
 
     @classmethod
     def from_config(cls, config):

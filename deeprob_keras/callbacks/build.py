@@ -58,7 +58,9 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
     mode = "max" if spec.monitor.endswith("accuracy") else "min"
     callbacks = []
     if spec.backup:
-        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup")))
+        # Kept after `fit`: train_recipe removes it once metrics.json is written (run_dir.finish),
+        # so that a crash during evaluation or export still resumes.
+        callbacks.append(keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"), delete_checkpoint=False))
     if spec.terminate_on_nan:
         callbacks.append(NonFiniteLossStop())
     if spec.update_ratio_every:

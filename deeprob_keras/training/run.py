@@ -27,6 +27,7 @@ from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
 from deeprob_keras.training.export import export_serving_version
+from deeprob_keras.training import run_dir
 from deeprob_keras.training.two_phase import train_transfer
 
 
@@ -47,6 +48,12 @@ def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callb
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)
     model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
+    fitted = run_dir.load_fitted(out_dir, model)  # killed after the last epoch: no retraining
+    if fitted is not None:
+        if verbose:
+            print(f"deeprob: the training of {recipe.name!r} had finished before the crash; "
+                  f"evaluating and exporting its fitted weights", flush=True)
+        return _Fit(model, *fitted)
     snapshot_steps = None
     if recipe.callbacks.snapshots:
         snapshot_steps = schedule_snapshot_steps(recipe.schedule, steps_per_epoch, recipe.training.epochs)
@@ -72,6 +79,7 @@ def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callb
         # The averaged weights need BatchNorm statistics of their own.
         recalibrate_batchnorm(model, datasets.train_plain or datasets.train, num_batches=50)
     snapshots = next((c.snapshots for c in callbacks if isinstance(c, SnapshotEnsemble)), [])
+    run_dir.save_fitted(out_dir, model, history, snapshots, seconds)
     return _Fit(model, history, snapshots, seconds)
 
 
@@ -173,6 +181,7 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
         return train_transfer(recipe, out_dir, strategy, verbose, extra_callbacks, export, data_fn=data_fn,
                               train_fn=train_recipe)  # runs both phases, each through train_recipe
     out_dir = os.path.abspath(out_dir)
+    run_dir.prepare_run_dir(out_dir, recipe)  # refuses a directory that holds another recipe's run
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)
     strategy = strategy or tf.distribute.get_strategy()
@@ -182,10 +191,11 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
 
     datasets = load_augmented_datasets(recipe, global_batch_size, data_fn)
     n = recipe.training.ensemble_members
-    members, fits = [], []
+    members, fits, member_dirs = [], [], []
     for i in range(n):
         member_recipe = recipe if n == 1 else with_overrides(recipe, {"seed": recipe.seed + i})
         member_dir = out_dir if n == 1 else os.path.join(out_dir, f"member_{i}")
+        member_dirs.append(member_dir)
         if n > 1 and verbose:
             print(f"deeprob: ensemble member {i + 1}/{n} (seed {member_recipe.seed})", flush=True)
         fit = _fit_one(member_recipe, member_dir, datasets, strategy, global_batch_size,
@@ -224,4 +234,5 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     paths["metrics"] = os.path.join(out_dir, "metrics.json")
     with open(paths["metrics"], "w") as f:
         json.dump({**metrics, "paths": paths}, f, indent=2)
+    run_dir.finish(out_dir, member_dirs)  # complete: backup/ and the fitted weights are no longer needed
     return TrainResult(model=model, history=history.history, metrics=metrics, paths=paths, recipe=recipe)

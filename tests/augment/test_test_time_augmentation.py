@@ -89,3 +89,42 @@ def test_bad_arguments(kwargs, name):
         TestTimeAugmentation(_model(), **kwargs)
     with pytest.raises(ValueError, match="model"):
         TestTimeAugmentation("not a model")
+
+
+def _shift_by_hand(x, d):
+    """x shifted by (d, d) pixels with zeros: out[i, j] = x[i - d, j - d]."""
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    if d >= 0:
+        out[:, d:, d:] = x[:, :h - d, :w - d]
+    else:
+        out[:, :h + d, :w + d] = x[:, -d:, -d:]
+    return out
+
+
+def test_flip_translate_is_the_mean_over_six_views_built_by_hand():
+    model, x = _model(), _images()
+    views = []
+    for base in (x, x[:, :, ::-1, :].copy()):
+        views += [base, _shift_by_hand(base, 2), _shift_by_hand(base, -2)]
+    expected = np.mean([_predict(model, v) for v in views], axis=0)
+    out = np.asarray(TestTimeAugmentation(model, "flip_translate", translate=2)(x))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    flip_only = np.asarray(TestTimeAugmentation(model, "flip")(x))
+    assert not np.allclose(out, flip_only)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_flip_translate_bad_translate(bad):
+    with pytest.raises(ValueError, match="translate"):
+        TestTimeAugmentation(_model(), "flip_translate", translate=bad)
+
+
+def test_flip_translate_round_trips_through_keras_file(tmp_path):
+    model, x = _model(), _images()
+    tta = TestTimeAugmentation(model, "flip_translate", translate=1)
+    path = str(tmp_path / "tta.keras")
+    tta.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.translate == 1 and loaded.mode == "flip_translate"
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(tta(x)), rtol=1e-5, atol=1e-6)
