@@ -1,5 +1,6 @@
 """Callbacks: EMA helpers, snapshots, update/weight ratios, learning curves, NaN stop, the builder."""
 
+from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, read_best_value
 from deeprob_keras.callbacks.build import build_callbacks
 from deeprob_keras.callbacks.ema import ema_update, finalize_ema
 from deeprob_keras.callbacks.learning_curves import LearningCurves, moving_average, plot_history
@@ -8,6 +9,6 @@ from deeprob_keras.callbacks.snapshot_ensemble import SnapshotEnsemble
 from deeprob_keras.callbacks.update_ratio_monitor import UpdateRatioMonitor, update_ratio
 
 __all__ = [
-    "LearningCurves", "NonFiniteLossStop", "SnapshotEnsemble", "UpdateRatioMonitor",
-    "build_callbacks", "ema_update", "finalize_ema", "moving_average", "plot_history", "update_ratio",
+    "BestCheckpoint", "LearningCurves", "NonFiniteLossStop", "SnapshotEnsemble", "UpdateRatioMonitor",
+    "build_callbacks", "ema_update", "finalize_ema", "moving_average", "plot_history", "read_best_value", "update_ratio",
 ]

@@ -4,6 +4,7 @@ import os
 
 import keras
 
+from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, read_best_value
 from deeprob_keras.callbacks.learning_curves import LearningCurves
 from deeprob_keras.callbacks.non_finite_loss_stop import NonFiniteLossStop
 from deeprob_keras.callbacks.snapshot_ensemble import SnapshotEnsemble
@@ -30,7 +31,11 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
        runs on the averaged weights, and the callbacks below it see the averaged
        weights at the end of every epoch, so the best checkpoint and the weights
        restored by early stopping are the averaged ones.
-    6. `ModelCheckpoint(out_dir/best.keras, save_best_only=True)` on spec.monitor.
+    6. `BestCheckpoint(out_dir/best.keras)` on spec.monitor (a best-only
+       `ModelCheckpoint` that writes its best value to `best.keras.json`; when a
+       crashed run resumes from `backup/`, it starts from that value, so a worse
+       epoch after the resume cannot overwrite the best checkpoint). With
+       `spec.restore_best`, `train_recipe` evaluates and exports these weights.
     7. `EarlyStopping(restore_best_weights=True)` on spec.monitor
        (spec.early_stopping_patience). Its restore runs after `fit`'s own final
        EMA copy, so the model ends with the best epoch's (averaged) weights.
@@ -71,15 +76,17 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
         callbacks.append(SnapshotEnsemble(snapshot_steps, directory=os.path.join(out_dir, "snapshots")))
     if optimizer_spec.use_ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-    callbacks.append(keras.callbacks.ModelCheckpoint(
-        os.path.join(out_dir, "best.keras"), monitor=spec.monitor, mode=mode, save_best_only=True))
+    # A resumed run keeps the epochs (and the best value) logged before the crash.
+    resuming = spec.backup and os.path.isdir(os.path.join(out_dir, "backup"))
+    best_path = os.path.join(out_dir, "best.keras")
+    callbacks.append(BestCheckpoint(
+        best_path, monitor=spec.monitor, mode=mode,
+        initial_value_threshold=read_best_value(best_path, spec.monitor) if resuming else None))
     if spec.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=spec.monitor, mode=mode, patience=spec.early_stopping_patience,
             restore_best_weights=True))
     callbacks.append(LearningCurves(os.path.join(out_dir, "learning_curves.png")))
-    # Append when a backup exists: a resumed run keeps the epochs logged before the crash.
-    resuming = spec.backup and os.path.isdir(os.path.join(out_dir, "backup"))
     callbacks.append(keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=resuming))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")))
     return callbacks

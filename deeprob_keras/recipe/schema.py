@@ -122,6 +122,8 @@ class CallbacksSpec:
     update_ratio_band: list[float] = spec(default_factory=lambda: [1e-4, 1e-2], range=(0.0, None))
     terminate_on_nan: bool = spec(True)
     backup: bool = spec(True, doc="BackupAndRestore in the output dir: resume after a crash")
+    restore_best: bool = spec(True, doc="evaluate and export the best validation epoch's weights (best.keras, "
+                                        "averaged with EMA), not the last epoch's")
 
 
 @dataclasses.dataclass

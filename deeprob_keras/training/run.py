@@ -74,9 +74,16 @@ def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callb
             raise TrainingDiverged(
                 f"{callback.message} Nothing was exported; last good checkpoint: "
                 f"{best if os.path.exists(best) else 'none (diverged in the first epoch)'}")
+    best = os.path.join(out_dir, "best.keras")
+    restored = recipe.callbacks.restore_best and os.path.exists(best)
+    if restored:
+        # The best validation epoch's weights; with EMA, the averaged ones (SwapEMAWeights ran before
+        # the checkpoint). best.keras on disk is the source of truth, also after a resume.
+        model.load_weights(best)
     if recipe.optimizer.use_ema:
-        finalize_ema(model)
-        # The averaged weights need BatchNorm statistics of their own.
+        if not restored:
+            finalize_ema(model)  # the last averages (restoring the best must not be undone by this)
+        # The averaged weights need BatchNorm statistics of their own: recalibrate last.
         recalibrate_batchnorm(model, datasets.train_plain or datasets.train, num_batches=50)
     snapshots = next((c.snapshots for c in callbacks if isinstance(c, SnapshotEnsemble)), [])
     run_dir.save_fitted(out_dir, model, history, snapshots, seconds)
