@@ -47,6 +47,9 @@ def user_error(exc):
         return 2, f"bad recipe: {_one_line(exc)}"
     if isinstance(exc, UsageError):
         return 2, _one_line(exc)
+    run_dir = sys.modules.get("deeprob_keras.training.run_dir")
+    if run_dir is not None and isinstance(exc, run_dir.RunDirConflict):
+        return 2, _one_line(exc)
     diverged = sys.modules.get("deeprob_keras.training.run")
     if diverged is not None and isinstance(exc, diverged.TrainingDiverged):
         return 3, f"training stopped: {_one_line(exc)}"

@@ -29,7 +29,10 @@ def cmd_train(args):
     recipe = _load(args.recipe, {"training.epochs": args.epochs, "data.limit_examples": args.limit_examples,
                                  "seed": args.seed})
     out = args.out or os.path.join("runs", recipe.name)
-    from deeprob_keras.cli import print_outputs
+    from deeprob_keras.cli import _finished_already, print_outputs
+
+    if _finished_already(recipe, out, args.overwrite):
+        return 0
 
     result = train_transfer(recipe, out, verbose=1 if sys.stdout.isatty() else 2, train_fn=train_recipe)
     for phase, acc in result.metrics["phases"].items():
@@ -91,6 +94,8 @@ def add_commands(subparsers):
     q.add_argument("--limit-examples", type=int)
     q.add_argument("--seed", type=int)
     q.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
+    q.add_argument("--overwrite", action="store_true",
+                   help="delete the run that --out holds (finished or backed up) and train from scratch")
     q.set_defaults(func=cmd_train)
 
     q = sub.add_parser("probes", help="linear classifiers on the backbone's features at several depths")

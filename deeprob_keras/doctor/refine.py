@@ -46,6 +46,10 @@ def train_candidate(recipe, values, out_dir, epochs, label="refine", target_accu
     if data_overrides:
         run_recipe = with_overrides(run_recipe, data_overrides)
     curves = LearningCurves(os.path.join(out_dir, "curves_live.png"))
+    from deeprob_keras.training import run_dir
+
+    if run_dir.run_status(out_dir, run_recipe) == "other":
+        run_dir.clear_run(out_dir)  # a candidate's folder is scratch: an earlier doctor's candidate goes
     started = time.time()
     result = train_recipe(run_recipe, out_dir, verbose=0, export=False,
                           extra_callbacks=[curves, _EpochLine(label, epochs)])
