@@ -45,7 +45,7 @@ def user_error(exc):
 
     if isinstance(exc, RecipeError):
         return 2, f"bad recipe: {_one_line(exc)}"
-    if isinstance(exc, UsageError):
+    if isinstance(exc, UsageError) or getattr(exc, "deeprob_user_error", False):
         return 2, _one_line(exc)
     run_dir = sys.modules.get("deeprob_keras.training.run_dir")
     if run_dir is not None and isinstance(exc, run_dir.RunDirConflict):

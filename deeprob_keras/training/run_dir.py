@@ -33,12 +33,14 @@ FITTED_INFO = "fitted.json"
 FITTED_SNAPSHOTS = "fitted_snapshots.npz"
 # What a run writes into its directory; `clear_run` removes these and nothing else.
 RUN_ARTIFACTS = (STATE_FILE, "recipe.yaml", "backup", "history.csv", "learning_curves.png", "tensorboard",
-                 "best.keras", "model.keras", "serving", "metrics.json", "snapshots", "checkpoints",
+                 "best.keras", "best.keras.json", "model.keras", "serving", "metrics.json", "snapshots", "checkpoints",
                  "feature_extraction", FITTED_WEIGHTS, FITTED_INFO, FITTED_SNAPSHOTS)
 
 
 class RunDirConflict(ValueError):
     """The output directory holds a run of another recipe; the message says what to do."""
+
+    deeprob_user_error = True  # the CLI prints it as one line
 
 
 def recipe_yaml(recipe):
