@@ -166,3 +166,18 @@ def test_internal_error_keeps_its_traceback(tmp_path, monkeypatch):
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert "--verbose" in capsys.readouterr().out
+
+
+def test_console_script_prints_no_tensorflow_logs_before_a_recipe_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "nan.yaml"
+    path.write_text("optimizer:\n  learning_rate: .nan\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "DEEPROB_VERBOSE")}
+    deeprob = os.path.join(os.path.dirname(sys.executable), "deeprob")
+    proc = subprocess.run([deeprob, "train", str(path)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"deeprob: bad recipe: nan.yaml.optimizer.learning_rate: expected a finite number. Received: nan"]
+    assert proc.stdout == ""
