@@ -119,21 +119,21 @@ def print_outputs(paths):
 
 
 def cmd_schedule_plot(args):
-    import math
-
     from deeprob_keras.schedules import build_schedule, plot_schedule
 
+    from deeprob_keras.training.plan import RunPlan, global_batch_size
+
     recipe = _load(args.recipe, {"training.epochs": args.epochs})
-    steps_per_epoch = args.steps_per_epoch
-    if steps_per_epoch is None:
+    batch = global_batch_size(recipe)  # one replica
+    if args.steps_per_epoch is None:
         from deeprob_keras.training import load_recipe_datasets
 
-        data = load_recipe_datasets(recipe, recipe.training.batch_size)
-        steps_per_epoch = math.ceil(data.num_examples["train"] / recipe.training.batch_size)
-    epochs = recipe.training.epochs
-    schedule = build_schedule(recipe.schedule, recipe.optimizer.learning_rate, steps_per_epoch, epochs,
-                              global_batch_size=recipe.training.batch_size,
-                              base_batch_size=recipe.optimizer.base_batch_size)
+        num_train = load_recipe_datasets(recipe, batch).num_examples["train"]
+    else:
+        num_train = args.steps_per_epoch * batch
+    plan = RunPlan.from_recipe(recipe, num_train)
+    steps_per_epoch, epochs = plan.steps_per_epoch, plan.epochs
+    schedule = build_schedule(plan.schedule_spec(recipe.schedule), plan.learning_rate, steps_per_epoch, epochs)
     out = args.out or f"{recipe.name}_schedule.png"
     plot_schedule(schedule, steps_per_epoch * epochs, out, steps_per_epoch=steps_per_epoch,
                   title=f"{recipe.name}: {recipe.schedule.name}")

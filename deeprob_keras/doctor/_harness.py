@@ -8,6 +8,7 @@ import tensorflow as tf
 from deeprob_keras.models import build_model
 from deeprob_keras.recipe import with_overrides
 from deeprob_keras.training import build_optimizer, load_recipe_datasets
+from deeprob_keras.training.plan import global_batch_size
 
 # Everything that regularizes: the penalty, label smoothing, dropout, DropConnect,
 # stochastic depth, augmentation, EMA and decoupled weight decay.
@@ -38,7 +39,7 @@ def without_regularization(recipe, **overrides):
 def load_plain_datasets(recipe, batch_size=None):
     """The recipe's data (sparse labels, no augmentation) batched at `batch_size`."""
     plain = without_regularization(recipe)
-    return load_recipe_datasets(plain, batch_size or recipe.training.batch_size)
+    return load_recipe_datasets(plain, batch_size or global_batch_size(plain))  # one replica
 
 
 def fixed_batches(dataset, num_batches):

@@ -29,6 +29,7 @@ import tensorflow as tf
 from deeprob_keras.doctor.verdict import Verdict, is_finite
 from deeprob_keras.recipe import SearchParam, with_overrides
 from deeprob_keras.training import build_compiled_model, load_recipe_datasets
+from deeprob_keras.training.plan import RunPlan, global_batch_size
 from deeprob_keras.tuning import apply_hyperparameters, define_hyperparameters
 
 SEARCHES = ("grid", "random")
@@ -95,8 +96,9 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         values = define_hyperparameters(hp, self.search_space)
         trial_recipe = apply_hyperparameters(self.recipe, values)
         keras.utils.set_random_seed(trial_recipe.seed)
-        batch = trial_recipe.training.batch_size * self.strategy.num_replicas_in_sync
-        model, _ = build_compiled_model(trial_recipe, self.datasets, self.strategy, batch)
+        plan = RunPlan.from_recipe(trial_recipe, self.datasets.num_examples["train"],
+                                   self.strategy.num_replicas_in_sync)
+        model, _ = build_compiled_model(trial_recipe, self.datasets, self.strategy, plan=plan)
         return model
 
 
@@ -175,8 +177,7 @@ def coarse_search(recipe, out_dir, center_lr=None, search="random", trials=6, ep
     if search == "grid":
         space = grid_space(space, grid_points)
     strategy = strategy or tf.distribute.get_strategy()
-    batch = base.training.batch_size * strategy.num_replicas_in_sync
-    datasets = datasets or load_recipe_datasets(base, batch)
+    datasets = datasets or load_recipe_datasets(base, global_batch_size(base, strategy.num_replicas_in_sync))
     if datasets.validation is None:
         raise ValueError("coarse_search needs a validation split. Received: data.validation_fraction=0")
     tuner_class = _printing(keras_tuner.GridSearch if search == "grid" else keras_tuner.RandomSearch)

@@ -64,7 +64,8 @@ class OptimizerSpec:
 @dataclasses.dataclass
 class ScheduleSpec:
     name: str = spec("cosine", choices=("constant", "step", "cosine", "linear", "inverse_sqrt", "cosine_restarts"))
-    warmup_epochs: float = spec(0.0, range=(0.0, None))
+    warmup_epochs: float = spec(0.0, range=(0.0, None),
+                                doc="linear warmup; a run gets min(warmup_epochs, 0.25 x training.epochs)")
     boundaries_epochs: list[float] = spec(default_factory=lambda: [30.0, 60.0, 90.0], range=(0.0, None), doc="step schedule")
     gamma: float = spec(0.1, range=(0.0, None), lo_open=True, doc="step schedule factor")
     cycle_epochs: float = spec(5.0, range=(0.0, None), lo_open=True, doc="cosine_restarts: first cycle length")
@@ -122,6 +123,8 @@ class CallbacksSpec:
     update_ratio_band: list[float] = spec(default_factory=lambda: [1e-4, 1e-2], range=(0.0, None))
     terminate_on_nan: bool = spec(True)
     backup: bool = spec(True, doc="BackupAndRestore in the output dir: resume after a crash")
+    restore_best: bool = spec(True, doc="evaluate and export the best validation epoch's weights (best.keras, "
+                                        "averaged with EMA), not the last epoch's")
     restore_best: bool = spec(True, doc="evaluate and export the best validation epoch's weights (best.keras, "
                                         "averaged with EMA), not the last epoch's")
 
@@ -190,10 +193,8 @@ class Recipe:
     transfer: Optional[TransferSpec] = spec(None)
 
     def validate(self):
-        if self.schedule.warmup_epochs >= self.training.epochs and self.schedule.warmup_epochs > 0:
-            raise ValueError(
-                f"schedule.warmup_epochs ({self.schedule.warmup_epochs}) must be shorter than "
-                f"training.epochs ({self.training.epochs})")
+        # No warmup-vs-epochs refusal: the run plan fits the warmup to the run
+        # (deeprob_keras.training.plan.fitted_warmup_epochs), so `--epochs 1` works with any recipe.
         if self.callbacks.snapshots and self.schedule.name != "cosine_restarts":
             raise ValueError("callbacks.snapshots needs schedule.name: cosine_restarts")
         if self.model.name == "backbone" and (self.transfer is None or not self.transfer.backbone):

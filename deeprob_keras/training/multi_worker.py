@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from deeprob_keras.recipe import RecipeError, save_recipe
 from deeprob_keras.training.run import TrainingDiverged, TrainResult, build_compiled_model, load_augmented_datasets
+from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size
 
 _TASK_TYPES = ("chief", "worker")
 
@@ -268,9 +269,10 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
         paths["recipe"] = save_recipe(recipe, os.path.join(out_dir, "recipe.yaml"))
     keras.utils.set_random_seed(recipe.seed)
     replicas = strategy.num_replicas_in_sync
-    global_batch_size = recipe.training.batch_size * replicas
-    datasets = load_augmented_datasets(recipe, global_batch_size, data_fn)
-    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
+    datasets = load_augmented_datasets(recipe, plan_global_batch_size(recipe, replicas), data_fn)
+    plan = RunPlan.from_recipe(recipe, datasets.num_examples["train"], replicas)
+    global_batch_size = plan.global_batch_size
+    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, plan=plan)
     optimizer, loss_fn = model.optimizer, model.loss
     with strategy.scope():
         optimizer.build(model.trainable_variables)

@@ -7,7 +7,6 @@ The CLI (`deeprob train`), the TFX Trainer's `run_fn` and the tests all call
 
 import dataclasses
 import json
-import math
 import os
 import time
 
@@ -27,6 +26,7 @@ from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
 from deeprob_keras.training.export import export_serving_version
+from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size, label_form
 from deeprob_keras.training import run_dir
 from deeprob_keras.training.two_phase import train_transfer
 
@@ -43,11 +43,11 @@ class _Fit:
     seconds: float
 
 
-def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callbacks, verbose):
+def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose):
     """Builds, compiles and fits one model; raises `TrainingDiverged` on a NaN/Inf loss."""
     os.makedirs(out_dir, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)
-    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, global_batch_size)
+    model, steps_per_epoch = build_compiled_model(recipe, datasets, strategy, plan=plan)
     fitted = run_dir.load_fitted(out_dir, model)  # killed after the last epoch: no retraining
     if fitted is not None:
         if verbose:
@@ -56,13 +56,14 @@ def _fit_one(recipe, out_dir, datasets, strategy, global_batch_size, extra_callb
         return _Fit(model, *fitted)
     snapshot_steps = None
     if recipe.callbacks.snapshots:
-        snapshot_steps = schedule_snapshot_steps(recipe.schedule, steps_per_epoch, recipe.training.epochs)
+        snapshot_steps = schedule_snapshot_steps(plan.schedule_spec(recipe.schedule), steps_per_epoch, plan.epochs)
     callbacks = [EpochTimer()] + build_callbacks(
         recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + list(extra_callbacks)
     if verbose:
         print(f"deeprob: training {recipe.name!r} on {datasets.num_examples} examples, "
-              f"{strategy.num_replicas_in_sync} replica(s), global batch {global_batch_size}, "
-              f"{steps_per_epoch} steps/epoch, {recipe.training.epochs} epochs, "
+              f"{plan.replicas} replica(s), global batch {plan.global_batch_size}, "
+              f"{steps_per_epoch} steps/epoch, {plan.epochs} epochs, peak learning rate "
+              f"{plan.learning_rate:g}, warmup {plan.warmup_epochs:g} epoch(s), "
               f"{model.count_params():,} parameters", flush=True)
     started = time.time()
     history = model.fit(datasets.train, validation_data=datasets.validation,
@@ -126,7 +127,7 @@ def load_recipe_datasets(recipe, global_batch_size, image_fn=None, batch_fn=None
         limit_examples=d.limit_examples, classes=d.classes, examples_per_class=d.examples_per_class,
         image_size=d.image_size, channels=d.channels, seed=recipe.seed, data_dir=d.data_dir,
         shuffle_buffer=d.shuffle_buffer, image_fn=image_fn, batch_fn=batch_fn,
-        one_hot=recipe.regularization.label_smoothing > 0)
+        one_hot=label_form(recipe) == "one_hot")
 
 
 def _augmentation(recipe, num_classes, train_arrays):
@@ -151,27 +152,28 @@ def load_augmented_datasets(recipe, global_batch_size, data_fn=None):
     return data_fn(recipe, global_batch_size, image_fn, batch_fn) if (image_fn or batch_fn) else probe
 
 
-def build_compiled_model(recipe, datasets, strategy, global_batch_size):
-    """Model, optimizer (with schedule), loss and metrics, compiled under `strategy`."""
-    steps_per_epoch = math.ceil(datasets.num_examples["train"] / global_batch_size)
-    learning_rate = recipe.optimizer.learning_rate
-    if recipe.model.name == "backbone":  # fine-tuning: transfer.lr_factor x optimizer.learning_rate
-        from deeprob_keras.transfer.fine_tuning import transfer_learning_rate
+def build_compiled_model(recipe, datasets, strategy, global_batch_size=None, plan=None):
+    """Model, optimizer (with schedule), loss and metrics, compiled under `strategy`.
 
-        learning_rate = transfer_learning_rate(recipe)
-    schedule = build_schedule(
-        recipe.schedule, learning_rate, steps_per_epoch, recipe.training.epochs,
-        global_batch_size=global_batch_size, base_batch_size=recipe.optimizer.base_batch_size)
-    soft = recipe.augmentation.mixup_alpha > 0 or recipe.augmentation.cutmix_alpha > 0
+    Every number comes from `plan` (a `RunPlan`: steps per epoch, peak learning
+    rate, fitted warmup, label form); by default the plan of `recipe` on
+    `datasets` under `strategy`, batched with `global_batch_size` when given.
+    Returns `(model, plan.steps_per_epoch)`.
+    """
+    if plan is None:
+        plan = RunPlan.from_recipe(recipe, datasets.num_examples["train"], strategy.num_replicas_in_sync,
+                                   batch_size=global_batch_size)
+    schedule = build_schedule(plan.schedule_spec(recipe.schedule), plan.learning_rate, plan.steps_per_epoch,
+                              plan.epochs)
     with strategy.scope():
         model = build_model(recipe, datasets.image_shape, datasets.num_classes)
         model.compile(
             optimizer=build_optimizer(recipe.optimizer, schedule),
-            loss=build_loss(recipe.regularization, datasets.num_classes, soft),
+            loss=build_loss(recipe.regularization, datasets.num_classes, plan.one_hot),
             metrics=["accuracy"],
             jit_compile=recipe.training.jit_compile,
             steps_per_execution=recipe.training.steps_per_execution)
-    return model, steps_per_epoch
+    return model, plan.steps_per_epoch
 
 
 def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None):
@@ -193,20 +195,19 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     keras.utils.set_random_seed(recipe.seed)
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    global_batch_size = recipe.training.batch_size * replicas
     paths = {"recipe": save_recipe(recipe, os.path.join(out_dir, "recipe.yaml"))}
 
-    datasets = load_augmented_datasets(recipe, global_batch_size, data_fn)
+    datasets = load_augmented_datasets(recipe, plan_global_batch_size(recipe, replicas), data_fn)
+    plan = RunPlan.from_recipe(recipe, datasets.num_examples["train"], replicas)
     n = recipe.training.ensemble_members
     members, fits, member_dirs = [], [], []
     for i in range(n):
-        member_recipe = recipe if n == 1 else with_overrides(recipe, {"seed": recipe.seed + i})
+        member_recipe = recipe if n == 1 else with_overrides(recipe, {"seed": plan.member_seeds[i]})
         member_dir = out_dir if n == 1 else os.path.join(out_dir, f"member_{i}")
         member_dirs.append(member_dir)
         if n > 1 and verbose:
             print(f"deeprob: ensemble member {i + 1}/{n} (seed {member_recipe.seed})", flush=True)
-        fit = _fit_one(member_recipe, member_dir, datasets, strategy, global_batch_size,
-                       extra_callbacks, verbose)
+        fit = _fit_one(member_recipe, member_dir, datasets, strategy, plan, extra_callbacks, verbose)
         members.append(fit.model)
         fits.append(fit)
     model = _final_model(recipe, members, fits[0].snapshots)
@@ -226,6 +227,7 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
         "seconds_per_epoch": float(np.median(epoch_seconds)) if epoch_seconds else None,
         "train_seconds": sum(f.seconds for f in fits), "replicas": replicas,
         "num_examples": datasets.num_examples, "parameters": int(members[0].count_params()),
+        "plan": dataclasses.asdict(plan),
     }
     paths["model"] = os.path.join(out_dir, "model.keras")
     model.save(paths["model"])

@@ -17,6 +17,7 @@ import os
 
 from deeprob_keras.recipe.io import recipe_from_dict
 from deeprob_keras.recipe.validation import to_dict
+from deeprob_keras.training.plan import global_batch_size, peak_learning_rate
 
 
 def phase_recipes(recipe, out_dir):
@@ -32,8 +33,7 @@ def phase_recipes(recipe, out_dir):
     first["name"] = f"{recipe.name}_feature_extraction"
     first["transfer"]["mode"] = "feature_extraction"
     first["training"]["epochs"] = spec.feature_extraction_epochs
-    if first["schedule"]["warmup_epochs"] >= spec.feature_extraction_epochs:
-        first["schedule"]["warmup_epochs"] = 0.0  # a warmup as long as the phase is not allowed
+    # The warmup is fitted to the phase by the run plan (training/plan.py).
     first_dir = os.path.join(out_dir, "feature_extraction")
     second = json.loads(json.dumps(data))
     second["transfer"]["mode"] = "fine_tune"
@@ -67,7 +67,8 @@ def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=()
     result = None
     for i, (phase, phase_recipe, phase_dir) in enumerate(phases):
         if verbose:
-            lr = phase_recipe.optimizer.learning_rate * (phase_recipe.transfer.lr_factor if phase == "fine_tune" else 1)
+            replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+            lr = peak_learning_rate(phase_recipe, global_batch_size(phase_recipe, replicas))
             print(f"deeprob transfer: phase {i + 1}/{len(phases)} {phase}: {phase_recipe.training.epochs} epochs "
                   f"at learning rate {lr:g} -> {phase_dir}", flush=True)
         last = i == len(phases) - 1

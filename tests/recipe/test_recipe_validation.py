@@ -31,7 +31,6 @@ def test_round_trip_through_yaml(tmp_path):
     ({"model": {"batch_norm": "yes"}}, r"expected true or false"),
     ({"regularization": {"label_smoothing": 1.0}}, r"label_smoothing: expected a value in \[0\.0, 1\.0\)"),
     ({"data": "fashion"}, r"recipe\.data: expected a mapping"),
-    ({"schedule": {"warmup_epochs": 20}, "training": {"epochs": 10}}, r"warmup_epochs \(20\.0\) must be shorter than training\.epochs \(10\)"),
     ({"augmentation": {"scale_min": 28, "scale_max": 32, "crop_size": 30}}, r"crop_size must be <= scale_min"),
     ({"augmentation": {"scale_min": 28}}, r"needs scale_min, scale_max and crop_size together"),
     ({"callbacks": {"snapshots": True}}, r"snapshots needs schedule\.name: cosine_restarts"),

@@ -1,0 +1,167 @@
+"""The run plan: every number a training run derives from its recipe, computed once.
+
+`RunPlan.from_recipe(recipe, num_train_examples, replicas)` is built once per
+run and consumed by the `fit` path (`train_recipe`, `build_compiled_model`),
+the multi-worker loop, the doctor and the TFX Trainer, so that a fact about a
+run (its global batch, steps per epoch, peak learning rate, label form, warmup)
+lives in one place.
+
+Warmup policy (the only one): the recipe's `schedule.warmup_epochs` is kept
+when it fits the run, and capped at `MAX_WARMUP_FRACTION` of the run's epochs
+otherwise:
+
+    warmup = min(schedule.warmup_epochs, MAX_WARMUP_FRACTION * training.epochs)
+
+so a recipe written for 25 epochs with a 1-epoch warmup still runs with
+`--epochs 1` (a warmup of 0.25 epoch), and no shortened run (the CLI's
+`--epochs`, the TFX pipeline's shorter runs) spends most of its steps warming
+up. Searches that want a constant learning rate (the doctor) set
+`warmup_epochs: 0` in their recipe, which the policy keeps.
+"""
+
+import dataclasses
+import math
+
+from deeprob_keras.schedules.scaling import linear_scaling_rule
+from deeprob_keras.transfer.fine_tuning import transfer_learning_rate
+
+MAX_WARMUP_FRACTION = 0.25
+LABEL_FORMS = ("sparse", "one_hot")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Expected an integer >= 1 for `{name}`. Received: {name}={value!r}")
+    return value
+
+
+def global_batch_size(recipe, replicas=1):
+    """The batch summed over replicas: `training.batch_size * replicas`.
+
+    Args:
+        recipe: a `Recipe`.
+        replicas: int >= 1, `strategy.num_replicas_in_sync`.
+
+    Example:
+
+    >>> global_batch_size(Recipe(), replicas=2)   # batch_size 128 per replica
+    256
+    """
+    return recipe.training.batch_size * _positive_int("replicas", replicas)
+
+
+def fitted_warmup_epochs(warmup_epochs, epochs):
+    """The warmup a run of `epochs` epochs gets: `min(warmup_epochs, MAX_WARMUP_FRACTION * epochs)`.
+
+    Args:
+        warmup_epochs: float >= 0, the recipe's `schedule.warmup_epochs`.
+        epochs: int >= 1, the run's `training.epochs`.
+
+    Example:
+
+    >>> fitted_warmup_epochs(1.0, 25), fitted_warmup_epochs(1.0, 1)
+    (1.0, 0.25)
+    """
+    if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, (int, float)) or warmup_epochs < 0:
+        raise ValueError(f"Expected a number >= 0 for `warmup_epochs`. Received: warmup_epochs={warmup_epochs!r}")
+    epochs = _positive_int("epochs", epochs)
+    return float(min(warmup_epochs, MAX_WARMUP_FRACTION * epochs))
+
+
+def label_form(recipe):
+    """'one_hot' when Mixup or CutMix mix the labels, else 'sparse'.
+
+    Label smoothing does not need one-hot labels: `SmoothedCrossentropy`
+    accepts sparse and soft targets alike.
+    """
+    aug = recipe.augmentation
+    return "one_hot" if (aug.mixup_alpha > 0 or aug.cutmix_alpha > 0) else "sparse"
+
+
+def peak_learning_rate(recipe, global_batch):
+    """The peak learning rate: optimizer.learning_rate, times transfer.lr_factor when
+    fine-tuning, scaled by `linear_scaling_rule` when `optimizer.base_batch_size` is set."""
+    lr = transfer_learning_rate(recipe)
+    if recipe.optimizer.base_batch_size is not None:
+        lr = linear_scaling_rule(lr, global_batch, recipe.optimizer.base_batch_size)
+    return float(lr)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """What a training run derives from its recipe, computed once (see the module docstring).
+
+    Attributes:
+        replicas: replicas in sync (1 without a distribution strategy).
+        global_batch_size: the batch summed over replicas.
+        num_train_examples: training examples after the recipe's data filters.
+        steps_per_epoch: `ceil(num_train_examples / global_batch_size)`.
+        epochs: `training.epochs`.
+        learning_rate: the peak learning rate (transfer `lr_factor` and the
+            linear scaling rule applied).
+        label_form: 'sparse' or 'one_hot' (Mixup / CutMix).
+        warmup_epochs: the recipe's warmup fitted to the run (`fitted_warmup_epochs`).
+        seed: the run's seed; ensemble member i uses `seed + i` (`member_seeds`).
+        member_seeds: one seed per ensemble member.
+
+    Example:
+
+    >>> plan = RunPlan.from_recipe(recipe, num_train_examples=54_000, replicas=2)
+    >>> plan.global_batch_size, plan.steps_per_epoch
+    (256, 211)
+    """
+
+    replicas: int
+    global_batch_size: int
+    num_train_examples: int
+    steps_per_epoch: int
+    epochs: int
+    learning_rate: float
+    label_form: str
+    warmup_epochs: float
+    seed: int
+    member_seeds: tuple
+
+    @classmethod
+    def from_recipe(cls, recipe, num_train_examples, replicas=1, batch_size=None):
+        """Builds the plan of `recipe` for `num_train_examples` examples on `replicas` replicas.
+
+        Args:
+            recipe: a validated `Recipe`.
+            num_train_examples: int >= 1.
+            replicas: int >= 1.
+            batch_size: optional global batch the data was batched with, when a
+                caller (a test, a benchmark) batches it otherwise than
+                `training.batch_size * replicas`.
+        """
+        num_train_examples = _positive_int("num_train_examples", int(num_train_examples))
+        global_batch = (global_batch_size(recipe, replicas) if batch_size is None
+                        else _positive_int("batch_size", batch_size))
+        epochs = recipe.training.epochs
+        n = recipe.training.ensemble_members
+        return cls(
+            replicas=_positive_int("replicas", replicas),
+            global_batch_size=global_batch,
+            num_train_examples=num_train_examples,
+            steps_per_epoch=math.ceil(num_train_examples / global_batch),
+            epochs=epochs,
+            learning_rate=peak_learning_rate(recipe, global_batch),
+            label_form=label_form(recipe),
+            warmup_epochs=fitted_warmup_epochs(recipe.schedule.warmup_epochs, epochs),
+            seed=recipe.seed,
+            member_seeds=tuple(recipe.seed + i for i in range(n)),
+        )
+
+    @property
+    def one_hot(self):
+        """True when the labels are one-hot (`label_form == 'one_hot'`)."""
+        return self.label_form == "one_hot"
+
+    @property
+    def total_steps(self):
+        """Optimizer steps of the run: `steps_per_epoch * epochs`."""
+        return self.steps_per_epoch * self.epochs
+
+    def schedule_spec(self, spec):
+        """The recipe's `ScheduleSpec` with the warmup fitted to this run."""
+        return dataclasses.replace(spec, warmup_epochs=self.warmup_epochs)
