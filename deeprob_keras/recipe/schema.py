@@ -125,8 +125,6 @@ class CallbacksSpec:
     backup: bool = spec(True, doc="BackupAndRestore in the output dir: resume after a crash")
     restore_best: bool = spec(True, doc="evaluate and export the best validation epoch's weights (best.keras, "
                                         "averaged with EMA), not the last epoch's")
-    restore_best: bool = spec(True, doc="evaluate and export the best validation epoch's weights (best.keras, "
-                                        "averaged with EMA), not the last epoch's")
 
 
 @dataclasses.dataclass
