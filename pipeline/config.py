@@ -169,10 +169,7 @@ def resolve_backbone_recipe(config):
     recipe = load_recipe(config.backbone_recipe)
     overrides = {}
     if config.backbone_epochs is not None:
-        overrides["training.epochs"] = config.backbone_epochs
-        # The warmup shrinks with the run (1 of 10 epochs -> 0.1 of 1 epoch).
-        overrides["schedule.warmup_epochs"] = (recipe.schedule.warmup_epochs * config.backbone_epochs
-                                               / recipe.training.epochs)
+        overrides["training.epochs"] = config.backbone_epochs  # the run plan fits the warmup
     if config.backbone_max_examples is not None:
         overrides["data.limit_examples"] = config.backbone_max_examples
     overrides.update(config.backbone_recipe_overrides)

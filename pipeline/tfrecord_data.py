@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
 from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
+from deeprob_keras.training.plan import label_form
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
 
@@ -121,7 +122,7 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
     counts["validation"] = check_records(eval_files, num_classes, "eval", (raw_h, raw_w, raw_c))
     size, channels = recipe.data.image_size, recipe.data.channels
-    one_hot = recipe.regularization.label_smoothing > 0
+    one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
     counts["test"] = counts["validation"]
 
     def make(files, training):

@@ -103,9 +103,8 @@ def _augmented_datasets(recipe, data_fn, global_batch_size):
 
 
 def trial_recipe(recipe, epochs):
-    """`recipe` shortened to `epochs`, its warmup scaled by the same factor."""
-    warmup = recipe.schedule.warmup_epochs * epochs / recipe.training.epochs
-    return with_overrides(recipe, {"training.epochs": epochs, "schedule.warmup_epochs": warmup})
+    """`recipe` shortened to `epochs` (the run plan fits its warmup: training/plan.py)."""
+    return with_overrides(recipe, {"training.epochs": epochs})
 
 
 class RecipeHyperModel(keras_tuner.HyperModel):

@@ -45,7 +45,10 @@ def test_backbone_recipe_gets_the_small_budget():
     recipe = resolve_backbone_recipe(config)
     assert recipe.name == "pretrain_fashion_0_4" and recipe.data.classes == [0, 1, 2, 3, 4]
     assert (recipe.training.epochs, recipe.data.limit_examples, recipe.model.widths) == (2, 500, [8, 16])
-    assert recipe.schedule.warmup_epochs == pytest.approx(0.2)  # 1 of its 10 epochs -> 0.2 of 2
+    # The recipe keeps its 1-epoch warmup; the run plan fits it to the 2-epoch run (a quarter of it).
+    from deeprob_keras.training.plan import RunPlan
+
+    assert RunPlan.from_recipe(recipe, 500).warmup_epochs == pytest.approx(min(recipe.schedule.warmup_epochs, 0.5))
     assert resolve_backbone_recipe(load_pipeline_config(overrides={"backbone_recipe": None})) is None
 
 
