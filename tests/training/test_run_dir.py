@@ -159,3 +159,40 @@ def test_cli_finished_run_other_recipe_and_overwrite(tmp_path, capsys, monkeypat
     assert counter.calls == 1
     assert run_dir.run_status(out, _recipe(**{"seed": 7})) == "complete"
     assert len(os.listdir(os.path.join(out, "serving"))) == 1, "serving/ mixes two recipes' versions"
+
+
+@pytest.mark.slow
+def test_sigkill_during_evaluation_or_export_then_same_command_finishes_without_retraining(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recipe_path = str(tmp_path / "tiny.yaml")
+    save_recipe(_recipe(**{"training.epochs": 3}), recipe_path)
+    out = tmp_path / "run"
+    cmd = [os.path.join(os.path.dirname(sys.executable), "deeprob"), "train", recipe_path, "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    # fitted.json is written right after the last epoch; evaluation, model.keras, the
+    # SavedModel export and metrics.json follow (seconds of work).
+    while not (out / run_dir.FITTED_INFO).exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "metrics.json").exists(), "killed too late: the run had completed"
+    rows = (out / "history.csv").read_text()
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "had finished before the crash" in rerun.stdout
+    assert not [line for line in rerun.stdout.splitlines() if line.startswith("Epoch ")], "it trained again"
+    assert (out / "history.csv").read_text() == rows
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3
+    assert len([p for p in (out / "serving").iterdir() if p.name.isdigit()]) == 1
+    assert not (out / "backup").exists() and not (out / run_dir.FITTED_INFO).exists()
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "already holds this recipe's finished run" in again.stdout
