@@ -84,6 +84,7 @@ class RegularizationSpec:
 @dataclasses.dataclass
 class AugmentationSpec:
     flip: bool = spec(False, doc="random horizontal flip")
+    translate: int = spec(0, range=(0, 64), doc="random shift of up to T pixels in x and y, zero fill (0 = off)")
     scale_min: Optional[int] = spec(None, range=(1, None), doc="resize short side to L in [scale_min, scale_max], then random crop")
     scale_max: Optional[int] = spec(None, range=(1, None))
     crop_size: Optional[int] = spec(None, range=(1, None), doc="S of the random SxS crop")
@@ -96,9 +97,11 @@ class AugmentationSpec:
     randaugment_magnitude: float = spec(0.5, range=UNIT, doc="M of RandAugment, as a fraction of the max")
     mixup_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of Mixup (0 = off)")
     cutmix_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of CutMix (0 = off)")
-    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales"), doc="test-time augmentation")
+    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales", "flip_translate"),
+                   doc="test-time augmentation")
     tta_crop_size: int = spec(24, range=(1, None), doc="ten_crop: side of the 4 corner + centre crops")
     tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales: sizes averaged over")
+    tta_translate: int = spec(1, range=(1, 64), doc="flip_translate: shift of the diagonal views, in pixels")
 
     def validate(self):
         given = [self.scale_min is not None, self.scale_max is not None, self.crop_size is not None]
@@ -226,6 +229,11 @@ class Recipe:
                     f"augmentation.tta_crop_size must be <= the image side ({side} for data.dataset="
                     f"{self.data.dataset!r}, data.image_size={self.data.image_size}). "
                     f"Received: tta_crop_size={aug.tta_crop_size}")
+            for key, shift in (("translate", aug.translate), ("tta_translate", aug.tta_translate)):
+                if shift >= side:
+                    raise ValueError(
+                        f"augmentation.{key} must be smaller than the image side ({side} for data.dataset="
+                        f"{self.data.dataset!r}). Received: {key}={shift}")
             outside = sorted({c for c in self.data.classes or () if c >= num_classes})
             if outside:
                 raise ValueError(

@@ -102,7 +102,7 @@ def _final_model(recipe, members, snapshots):
     aug = recipe.augmentation
     if aug.tta != "none":
         model = TestTimeAugmentation(model, mode=aug.tta, crop_size=aug.tta_crop_size,
-                                     scales=list(aug.tta_scales))
+                                     scales=list(aug.tta_scales), translate=aug.tta_translate)
     if model is not members[0]:
         model.compile(loss=members[0].loss, metrics=["accuracy"])
     return model

@@ -49,3 +49,11 @@ def test_bad_max_pixels(bad):
 def test_shift_as_large_as_the_image_is_refused():
     with pytest.raises(ValueError, match="max_pixels"):
         PixelTranslation(8)(np.zeros((1, 8, 8, 1), "float32"), training=True)
+
+
+@pytest.mark.parametrize("key", ["translate", "tta_translate"])
+def test_recipe_refuses_a_shift_as_large_as_the_image(key):
+    from deeprob_keras.recipe import RecipeError, recipe_from_dict
+
+    with pytest.raises((RecipeError, ValueError), match=key):
+        recipe_from_dict({"data": {"dataset": "fashion_mnist"}, "augmentation": {key: 28}})

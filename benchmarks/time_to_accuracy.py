@@ -1,0 +1,261 @@
+"""Time to accuracy: test accuracy against training wall time, recipes side by side.
+
+Trains each recipe (default: the current default and the fast recipe) once
+per seed, in one invocation, as `deeprob train` does (`train_recipe`, no
+export). After every epoch a callback evaluates the test set through the
+model the recipe exports (test-time augmentation on; with EMA the averaged
+weights, which `SwapEMAWeights` has swapped in at that point) and records
+the cumulative training wall time, which excludes this evaluation. The
+final point is the exported model itself (best validation epoch, EMA with
+recalibrated BatchNorm, TTA). The test set chooses nothing: recipes were
+chosen on the validation split.
+
+Writes benchmarks/results/time_to_accuracy.{md,json,png}: minutes to reach
+0.92 / 0.93 / 0.94 / 0.95, final accuracy (mean +- sample std), training
+minutes, the budget ratio against the first recipe of the same run, the
+load average around each run, and the curves with Zalando's published rows
+as reference lines.
+
+Resumable: finished runs are kept in the JSON and skipped; a run killed
+mid-way resumes from its last epoch (the run directory keeps its backup and
+its per-epoch curve). `--only NAME:SEED` trains just those runs, so that a
+long study can be split into invocations of under 2 hours.
+
+    .venv/bin/python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--only fashion_mnist_fast:0]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+THRESHOLDS = (0.92, 0.93, 0.94, 0.95)
+# Zalando's benchmark table (github.com/zalandoresearch/fashion-mnist README, "Benchmark"), test accuracy.
+PUBLISHED = (("2 Conv <100K parameters", 0.925), ("ResNet18", 0.949), ("WRN-28-10", 0.959))
+DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml")
+
+
+def _test_curve_callback(recipe, log_path):
+    """A Keras callback that appends `{epoch, train_seconds, test_accuracy}` to `log_path` each epoch."""
+    import keras
+
+    from deeprob_keras.training.run import _final_model, load_recipe_datasets
+
+    data = load_recipe_datasets(recipe, 512)
+    labels = data.test_arrays[1]
+    test = data.test
+
+    class TestCurve(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            done = _read_curve(log_path)
+            self.elapsed = done[-1]["train_seconds"] if done else 0.0
+            self.started = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.elapsed += time.perf_counter() - self.started
+            eval_started = time.perf_counter()
+            model = _final_model(recipe, [self.model], [])
+            probs = model.predict(test, verbose=0)
+            acc = float(np.mean(np.argmax(probs, axis=1) == labels))
+            with open(log_path, "a") as f:
+                f.write(json.dumps({"epoch": epoch + 1, "train_seconds": self.elapsed, "test_accuracy": acc,
+                                    "val_accuracy": (logs or {}).get("val_accuracy"),
+                                    "eval_seconds": time.perf_counter() - eval_started}) + "\n")
+
+    return TestCurve()
+
+
+def _read_curve(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run_one(recipe_path, seed, work_dir, overrides):
+    """Trains one (recipe, seed); returns its record (curve, final accuracy, timings, load)."""
+    from deeprob_keras.models.flops import training_flops_per_example
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.training.run import train_recipe
+
+    recipe = with_overrides(load_recipe(recipe_path), {"seed": seed, **overrides})
+    out_dir = os.path.join(work_dir, f"{recipe.name}_seed{seed}")
+    os.makedirs(out_dir, exist_ok=True)
+    log_path = os.path.join(out_dir, "test_curve.jsonl")
+    load_before = os.getloadavg()
+    result = train_recipe(recipe, out_dir, verbose=2, export=False,
+                          extra_callbacks=[_test_curve_callback(recipe, log_path)])
+    curve = _read_curve(log_path)
+    member = result.model
+    while hasattr(member, "base_model"):
+        member = member.base_model
+    return {
+        "recipe": os.path.relpath(os.path.abspath(recipe_path), ROOT), "name": recipe.name, "seed": seed,
+        "final_test_accuracy": float(result.metrics["test_accuracy"]),
+        "train_seconds": curve[-1]["train_seconds"] if curve else float(result.metrics["train_seconds"]),
+        "epochs": len(curve), "curve": curve, "parameters": result.metrics.get("parameters"),
+        "train_flops_per_example": int(training_flops_per_example(member))
+        if hasattr(member, "layers") else None,
+        "train_examples": result.metrics["num_examples"]["train"],
+        "load_before": list(load_before), "load_after": list(os.getloadavg()),
+        "overrides": overrides,
+    }
+
+
+def time_to_reach(curve, threshold):
+    """Training seconds at the first epoch whose test accuracy reaches `threshold`, or None."""
+    for point in curve:
+        if point["test_accuracy"] >= threshold:
+            return point["train_seconds"]
+    return None
+
+
+def summarize(runs):
+    """name -> summary over its seeds (accuracy mean/std, minutes, time to each threshold)."""
+    out = {}
+    for name in dict.fromkeys(r["name"] for r in runs):
+        rs = [r for r in runs if r["name"] == name]
+        acc = np.array([r["final_test_accuracy"] for r in rs])
+        reach = {}
+        for t in THRESHOLDS:
+            times = [time_to_reach(r["curve"], t) for r in rs]
+            hit = [s for s in times if s is not None]
+            reach[str(t)] = {"minutes": float(np.mean(hit)) / 60 if hit else None, "reached": len(hit), "n": len(rs)}
+        out[name] = {"mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else None,
+                     "n": len(rs), "train_minutes": float(np.mean([r["train_seconds"] for r in rs])) / 60,
+                     "epochs": rs[0]["epochs"], "reach": reach, "parameters": rs[0]["parameters"],
+                     "train_flops_per_example": rs[0]["train_flops_per_example"]}
+    return out
+
+
+def write_plot(runs, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colors = {}
+    for r in runs:
+        first = r["name"] not in colors
+        color = colors.setdefault(r["name"], f"C{len(colors)}")
+        minutes = [p["train_seconds"] / 60 for p in r["curve"]]
+        ax.plot(minutes, [p["test_accuracy"] for p in r["curve"]], color=color, alpha=0.8,
+                label=r["name"] if first else None)
+        ax.scatter([minutes[-1]] if minutes else [], [r["final_test_accuracy"]], color=color, marker="*", s=80)
+    for label, acc in PUBLISHED:
+        ax.axhline(acc, color="gray", linestyle="--", linewidth=0.8)
+        ax.text(ax.get_xlim()[1], acc, f" {label} {acc:.3f}", va="center", fontsize=8, color="gray")
+    ax.set_ylim(0.88, 0.965)
+    ax.set_xlabel("training wall time (minutes, 2 CPU cores)")
+    ax.set_ylabel("test accuracy (as exported: TTA, EMA)")
+    ax.set_title("Fashion-MNIST: accuracy against training time (star: final exported model)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(data, out):
+    runs = data["runs"]
+    s = summarize(runs)
+    first = next(iter(s.values()), None)
+    lines = ["# Time to accuracy on Fashion-MNIST (2 CPU cores)", "",
+             "Each recipe trained on all 54,000 training images (6,000 held out for validation, which chose "
+             "every setting), tested on the 10,000 test images after every epoch through the model the recipe "
+             "exports (TTA; EMA weights when on). Training time is the wall time of the epochs, validation "
+             "included, the per-epoch test evaluation excluded. The final accuracy is the exported model's "
+             "(best validation epoch, EMA BatchNorm recalibrated).", "",
+             "| recipe | seeds | final test accuracy | training time | budget vs first | epochs | "
+             + " | ".join(f"time to {t}" for t in THRESHOLDS) + " | MFLOPs / train image |",
+             "|---|---:|---:|---:|---:|---:|" + "---:|" * len(THRESHOLDS) + "---:|"]
+    for name, v in s.items():
+        spread = f" ± {v['std']:.4f}" if v["std"] is not None else ""
+        reach = []
+        for t in THRESHOLDS:
+            r = v["reach"][str(t)]
+            reach.append(f"{r['minutes']:.1f} min ({r['reached']}/{r['n']})" if r["minutes"] is not None
+                         else f"not reached (0/{r['n']})")
+        ratio = v["train_minutes"] / first["train_minutes"] if first else float("nan")
+        flops = f"{v['train_flops_per_example'] / 1e6:.0f}" if v["train_flops_per_example"] else "?"
+        lines.append(f"| {name} | {v['n']} | {v['mean']:.4f}{spread} | {v['train_minutes']:.1f} min | "
+                     f"{ratio:.2f}x | {v['epochs']} | " + " | ".join(reach) + f" | {flops} |")
+    lines += ["", "Time to a threshold: mean over the seeds that reached it (how many in brackets).", "",
+              "| run | final test accuracy | training time | load average before → after (1, 5, 15 min) |",
+              "|---|---:|---:|---|"]
+    for r in runs:
+        lb, la = r["load_before"], r["load_after"]
+        lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
+                     f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
+                     f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} |")
+    lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
+              "", "![accuracy against minutes](time_to_accuracy.png)", "",
+              f"Command: `{data['command']}`", ""]
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=[os.path.join(ROOT, p) for p in DEFAULT_RECIPES])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", nargs="+", default=None, help="NAME:SEED runs to train in this invocation")
+    parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_time_to_accuracy"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "time_to_accuracy.md"))
+    parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
+    parser.add_argument("--limit-examples", type=int, default=None, help="override data.limit_examples (smoke runs)")
+    args = parser.parse_args(argv)
+    for path in args.recipes:
+        if not os.path.exists(path):
+            parser.error(f"recipe not found: {path}")
+    overrides = {k: v for k, v in (("training.epochs", args.epochs),
+                                   ("data.limit_examples", args.limit_examples)) if v is not None}
+    json_path = os.path.splitext(args.out)[0] + ".json"
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    data = {"runs": []}
+    if os.path.exists(json_path):
+        with open(json_path) as f:
+            data = json.load(f)
+    data["command"] = ".venv/bin/python benchmarks/time_to_accuracy.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    from deeprob_keras.recipe import load_recipe
+
+    names = {path: load_recipe(path).name for path in args.recipes}
+    done = {(r["name"], r["seed"]) for r in data["runs"] if r.get("overrides", {}) == overrides}
+    data["runs"] = [r for r in data["runs"] if r.get("overrides", {}) == overrides]
+    for seed in args.seeds:
+        for path in args.recipes:
+            key = (names[path], seed)
+            if key in done or (args.only and f"{key[0]}:{seed}" not in args.only):
+                continue
+            print(f"time_to_accuracy: {key[0]} seed {seed}", flush=True)
+            data["runs"].append(run_one(path, seed, args.work_dir, overrides))
+            data["runs"].sort(key=lambda r: (list(names.values()).index(r["name"])
+                                             if r["name"] in names.values() else 99, r["seed"]))
+            with open(json_path, "w") as f:
+                json.dump(data, f, indent=1)
+            write_report(data, args.out)
+            write_plot(data["runs"], os.path.splitext(args.out)[0] + ".png")
+    if data["runs"]:
+        write_report(data, args.out)
+        write_plot(data["runs"], os.path.splitext(args.out)[0] + ".png")
+        print(open(args.out).read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

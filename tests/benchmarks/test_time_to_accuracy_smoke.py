@@ -1,0 +1,61 @@
+"""Smoke test of benchmarks/time_to_accuracy.py: two tiny recipes, 2 epochs, 256 examples; no timing asserts."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location(
+        "bench_time_to_accuracy", os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _recipe(path, name, tta):
+    path.write_text(
+        f"name: {name}\n"
+        "model: {name: small_resnet, widths: [4, 8], blocks_per_stage: 1}\n"
+        "schedule: {name: cosine, warmup_epochs: 0}\n"
+        f"augmentation: {{flip: true, translate: 1, tta: {tta}}}\n"
+        "training: {epochs: 2, batch_size: 64}\n")
+    return str(path)
+
+
+def test_time_to_reach_picks_the_first_epoch_at_or_above_the_threshold():
+    tta = _load()
+    curve = [{"train_seconds": 10.0, "test_accuracy": 0.91}, {"train_seconds": 20.0, "test_accuracy": 0.93},
+             {"train_seconds": 30.0, "test_accuracy": 0.92}]
+    assert tta.time_to_reach(curve, 0.92) == 20.0
+    assert tta.time_to_reach(curve, 0.93) == 20.0
+    assert tta.time_to_reach(curve, 0.94) is None
+
+
+@pytest.mark.slow
+def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
+    bench = _load()
+    recipes = [_recipe(tmp_path / "a.yaml", "tiny_default", "none"),
+               _recipe(tmp_path / "b.yaml", "tiny_fast", "flip_translate")]
+    out = tmp_path / "tta.md"
+    argv = ["--recipes", *recipes, "--seeds", "0", "--limit-examples", "256", "--out", str(out),
+            "--work-dir", str(tmp_path / "runs")]
+    bench.main(argv)
+    data = json.loads((tmp_path / "tta.json").read_text())
+    assert [(r["name"], r["seed"]) for r in data["runs"]] == [("tiny_default", 0), ("tiny_fast", 0)]
+    for run in data["runs"]:
+        assert [p["epoch"] for p in run["curve"]] == [1, 2]
+        assert run["curve"][0]["train_seconds"] < run["curve"][1]["train_seconds"]
+        assert all(0.0 <= p["test_accuracy"] <= 1.0 for p in run["curve"])
+        assert run["train_flops_per_example"] > 0 and len(run["load_before"]) == 3
+    table = out.read_text()
+    assert "| tiny_default | 1 |" in table and "| tiny_fast | 1 |" in table and "1.00x" in table
+    assert (tmp_path / "tta.png").stat().st_size > 0
+    capsys.readouterr()
+    bench.main(argv)  # a rerun with the same settings trains nothing
+    assert "time_to_accuracy: tiny" not in capsys.readouterr().out
+    assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 2
