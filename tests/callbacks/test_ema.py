@@ -68,7 +68,10 @@ def test_ema_weights_equal_lecture_loop_and_batchnorm_stats_are_not_averaged():
     model.compile(optimizer=keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=BETA), loss="mse")
     rec = RecordWeights()
     bn = model.layers[1]
-    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[rec])
+    moving = []   # BN's moving statistics after every step, as BatchNorm computed them
+    track = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: moving.append(
+        (np.array(bn.moving_mean), np.array(bn.moving_variance))))
+    model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[rec, track])
     assert len(rec.after_step) == 24
     expected = lecture_average(rec.after_step)
     got = [np.array(v) for v in model.trainable_variables]  # fit ends by copying the averages in
@@ -76,9 +79,14 @@ def test_ema_weights_equal_lecture_loop_and_batchnorm_stats_are_not_averaged():
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
     # the average is not simply the last iterate (else the test could not fail)
     assert max(np.abs(a - b).max() for a, b in zip(expected, rec.after_step[-1])) > 1e-3
-    # BN moving statistics are left as BatchNorm computed them (not averaged): they still
-    # change with training and are the running statistics of the raw network.
-    assert np.abs(np.array(bn.moving_mean)).max() > 0
+    # BN moving statistics are left as BatchNorm computed them (not averaged): after fit they
+    # are exactly the running statistics of the raw network's last step ...
+    np.testing.assert_array_equal(np.array(bn.moving_mean), moving[-1][0])
+    np.testing.assert_array_equal(np.array(bn.moving_variance), moving[-1][1])
+    # ... which differ from what an EMA of them would have given (else the test could not fail).
+    averaged_mean = lecture_average([[m] for m, _ in moving])[0]
+    assert np.abs(moving[-1][0] - averaged_mean).max() > 1e-3
+    assert all(v is not bn.moving_mean for v in model.trainable_variables)
 
 
 def test_validation_uses_averaged_weights_while_training_continues_on_raw():
