@@ -1,0 +1,144 @@
+"""How close training gets to the CPU's float32 peak, and what holds it back.
+
+Measured in one run on this machine:
+
+1. the peak through TensorFlow: a 2048x2048 float32 matmul and a large 3x3
+   convolution (32 x 56 x 56 x 128 -> 128), each in a `tf.function`, GFLOP/s;
+2. for each recipe (default: the default and the fast recipe), its training
+   FLOPs per example (`deeprob_keras.models.flops`: conv + dense, 3 x forward)
+   and its training throughput three ways, so that each layer of overhead
+   shows:
+   - `pipeline`: `fit` on the recipe's own tf.data input (augmentation on),
+     as `deeprob train` runs it;
+   - `in-memory`: `fit` on batches already in memory (no input pipeline);
+   - `compiled loop`: the same with `steps_per_execution=50` (Keras runs 50
+     steps per Python call: no per-step Python overhead).
+   Achieved GFLOP/s = images/s x FLOPs per image; the ratio to the matmul
+   peak says how close to the machine each recipe trains.
+
+Writes benchmarks/results/flops_efficiency.{md,json}.
+
+    .venv/bin/python benchmarks/flops_efficiency.py [--steps 60] [--recipes ...]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml")
+
+
+def peak_gflops(seconds=3.0):
+    """GFLOP/s of a 2048^2 float32 matmul and of a large 3x3 convolution, each the best of a few timings."""
+    import tensorflow as tf
+
+    n = 2048
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    x = tf.random.normal((32, 56, 56, 128))
+    k = tf.random.normal((3, 3, 128, 128))
+    conv = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(x, k, 1, "SAME")))
+    out = {}
+    for name, fn, flops in (("matmul_2048", matmul, 2 * n ** 3),
+                            ("conv3x3_56x56x128", conv, 2 * 32 * 56 * 56 * 9 * 128 * 128)):
+        fn().numpy()
+        best, deadline = float("inf"), time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            fn().numpy()
+            best = min(best, time.perf_counter() - started)
+        out[name] = flops / best / 1e9
+    return out
+
+
+def _rate(model, dataset, steps, batch):
+    """Images per second of `fit` over `steps` batches (after a warm-up epoch of 5 steps)."""
+    model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
+    return batch * steps / (time.perf_counter() - started)
+
+
+def measure_recipe(path, steps):
+    """Training FLOPs per example and images/s through the pipeline, in memory, and compiled."""
+    import tensorflow as tf
+
+    from deeprob_keras.models.flops import training_flops_per_example
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
+
+    recipe = load_recipe(path)
+    batch = recipe.training.batch_size
+    data = load_augmented_datasets(recipe, batch)
+    strategy = tf.distribute.get_strategy()
+    images, labels = next(iter(data.train_plain))
+    memory = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    rates = {}
+    for name, source, per_execution in (("pipeline", data.train.repeat(), 1), ("in_memory", memory, 1),
+                                        ("compiled_loop", memory, 50)):
+        r = with_overrides(recipe, {"training.steps_per_execution": per_execution})
+        model, _ = build_compiled_model(r, data, strategy, batch)
+        n = steps if per_execution == 1 else max(per_execution, (steps // per_execution) * per_execution)
+        rates[name] = _rate(model, source, n, batch)
+    flops = training_flops_per_example(model)
+    return {"recipe": os.path.relpath(os.path.abspath(path), ROOT), "name": recipe.name, "batch": batch,
+            "parameters": int(model.count_params()), "train_flops_per_example": int(flops),
+            "images_per_second": rates,
+            "gflops": {k: v * flops / 1e9 for k, v in rates.items()}}
+
+
+def write_report(data, out):
+    peak = data["peak_gflops"]["matmul_2048"]
+    lines = ["# Training FLOP/s against the machine's float32 peak", "",
+             f"Peak through TensorFlow on this machine: matmul 2048² **{data['peak_gflops']['matmul_2048']:.0f} "
+             f"GFLOP/s**, 3x3 convolution 32x56x56x128→128 **{data['peak_gflops']['conv3x3_56x56x128']:.0f} "
+             "GFLOP/s** (best of repeated timings).", "",
+             "FLOPs per training image: conv + dense multiply-adds from the layer shapes, x3 for forward + "
+             "backward (`deeprob_keras/models/flops.py`, equal to TensorFlow's profiler per layer).", "",
+             "| recipe | parameters | MFLOPs / train image | input | images/s | GFLOP/s | of matmul peak |",
+             "|---|---:|---:|---|---:|---:|---:|"]
+    labels = {"pipeline": "recipe's tf.data pipeline", "in_memory": "batches in memory",
+              "compiled_loop": "in memory, 50 steps per call"}
+    for r in data["recipes"]:
+        for key, label in labels.items():
+            lines.append(f"| {r['name']} | {r['parameters']:,} | {r['train_flops_per_example'] / 1e6:.0f} | {label} | "
+                         f"{r['images_per_second'][key]:.0f} | {r['gflops'][key]:.1f} | "
+                         f"{r['gflops'][key] / peak:.0%} |")
+    lb, la = data["load_before"], data["load_after"]
+    lines += ["", f"Load average (1, 5, 15 min) before: {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f}; after: "
+              f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}.", "", f"Command: `{data['command']}`", ""]
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=[os.path.join(ROOT, p) for p in DEFAULT_RECIPES])
+    parser.add_argument("--steps", type=int, default=60, help="timed training steps per measurement")
+    parser.add_argument("--peak-seconds", type=float, default=3.0)
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "flops_efficiency.md"))
+    args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error(f"--steps must be >= 1. Received: {args.steps}")
+    data = {"command": ".venv/bin/python benchmarks/flops_efficiency.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]), "load_before": list(os.getloadavg())}
+    data["peak_gflops"] = peak_gflops(args.peak_seconds)
+    data["recipes"] = [measure_recipe(p, args.steps) for p in args.recipes]
+    data["load_after"] = list(os.getloadavg())
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump(data, f, indent=1)
+    print(open(write_report(data, args.out)).read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Smoke test of benchmarks/flops_efficiency.py on a tiny recipe (no timing asserts)."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.slow
+def test_tiny_recipe_writes_table_with_flops_and_peak(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "bench_flops_efficiency", os.path.join(ROOT, "benchmarks", "flops_efficiency.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text("name: tiny\ndata: {limit_examples: 256}\n"
+                      "model: {widths: [4, 8]}\naugmentation: {flip: true, translate: 1}\n"
+                      "training: {epochs: 1, batch_size: 32}\n")
+    out = tmp_path / "eff.md"
+    bench.main(["--recipes", str(recipe), "--steps", "2", "--peak-seconds", "0.05", "--out", str(out)])
+    data = json.loads((tmp_path / "eff.json").read_text())
+    assert data["peak_gflops"]["matmul_2048"] > 0 and data["peak_gflops"]["conv3x3_56x56x128"] > 0
+    (r,) = data["recipes"]
+    assert set(r["images_per_second"]) == {"pipeline", "in_memory", "compiled_loop"}
+    assert r["train_flops_per_example"] > 0
+    for key, rate in r["images_per_second"].items():
+        assert r["gflops"][key] == pytest.approx(rate * r["train_flops_per_example"] / 1e9)
+    assert "| tiny |" in out.read_text()
