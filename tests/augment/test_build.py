@@ -69,3 +69,63 @@ def test_pca_without_stats_and_bad_num_classes():
         build_augmentation(AugmentationSpec(), num_classes=1)
     with pytest.raises(ValueError, match="crop_size"):
         build_augmentation(AugmentationSpec(scale_min=20, scale_max=30, crop_size=28), num_classes=10)
+
+
+def test_layers_carry_the_spec_values_in_order():
+    spec = AugmentationSpec(flip=True, scale_min=28, scale_max=36, crop_size=24, brightness=0.2, contrast=0.3,
+                            random_erasing=0.5, erasing_fill="zero", randaugment_ops=2, randaugment_magnitude=0.4)
+    image_fn, batch_fn = build_augmentation(spec, num_classes=10, seed=3)
+    assert batch_fn is None
+    names = [type(layer).__name__ for layer in image_fn.layers]
+    assert names[:4] == ["RandomScaleCrop", "RandomFlip", "RandomBrightness", "RandomContrast"]
+    assert names[-1] == "RandomErasing"
+    crop, flip, bright, contrast = image_fn.layers[:4]
+    assert crop.get_config()["crop_size"] == 24 and flip.mode == "horizontal"
+    assert np.max(np.abs(bright.get_config()["factor"])) == pytest.approx(0.2)
+    assert np.max(np.abs(contrast.get_config()["factor"])) == pytest.approx(0.3)
+    erasing = image_fn.layers[-1].get_config()
+    assert erasing["probability"] == 0.5 and erasing["fill"] == "zero"
+    x, _ = _batch(8, size=32)
+    assert image_fn(x, training=True).shape == (8, 24, 24, 3)
+
+
+def test_brightness_shifts_each_image_by_at_most_its_factor():
+    spec = AugmentationSpec(brightness=0.2)
+    image_fn, _ = build_augmentation(spec, num_classes=10, seed=0)
+    x = np.random.default_rng(1).uniform(0.3, 0.7, size=(64, 8, 8, 3)).astype("float32")  # no clipping
+    delta = np.asarray(image_fn(x, training=True)) - x
+    per_image = delta.reshape(64, -1)
+    np.testing.assert_allclose(per_image, np.broadcast_to(per_image[:, :1], per_image.shape), atol=1e-6)
+    assert np.abs(per_image[:, 0]).max() <= 0.2 + 1e-6 and per_image[:, 0].std() > 0.05
+
+
+def test_mixup_labels_mix_like_the_images():
+    # Image i is constant i and has label i: a mixed image's value is the label-weighted mean of the indices.
+    b = 8
+    x = np.broadcast_to(np.arange(b, dtype="float32")[:, None, None, None], (b, 4, 4, 1)).copy()
+    _, batch_fn = build_augmentation(AugmentationSpec(mixup_alpha=0.4), num_classes=b, seed=0)
+    images, labels = batch_fn(tf.constant(x), tf.constant(np.arange(b)))
+    images, labels = np.asarray(images), np.asarray(labels)
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), labels @ np.arange(b), rtol=1e-5, atol=1e-5)
+    assert (labels.max(axis=1) < 1.0 - 1e-3).any()   # some pairs really were mixed
+
+
+def test_cutmix_labels_are_the_pasted_area():
+    b, side = 8, 16
+    x = np.broadcast_to(np.arange(b, dtype="float32")[:, None, None, None], (b, side, side, 1)).copy()
+    _, batch_fn = build_augmentation(AugmentationSpec(cutmix_alpha=1.0), num_classes=b, seed=1)
+    images, labels = batch_fn(tf.constant(x), tf.constant(np.arange(b)))
+    images, labels = np.asarray(images), np.asarray(labels)
+    for i in range(b):
+        share = np.array([np.mean(images[i] == k) for k in range(b)])   # the area of each source image
+        np.testing.assert_allclose(labels[i], share, atol=1e-5)
+    assert (labels.max(axis=1) < 1.0 - 1e-3).any()
+
+
+def test_same_seed_same_augmentation_other_seed_other():
+    spec = AugmentationSpec(flip=True, brightness=0.2, random_erasing=0.5)
+    x, _ = _batch(16)
+    outs = [np.asarray(build_augmentation(spec, num_classes=10, seed=s)[0](x, training=True)) for s in (5, 5, 6)]
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert np.abs(outs[0] - outs[2]).max() > 1e-3
