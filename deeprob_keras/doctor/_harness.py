@@ -73,7 +73,7 @@ class Trainer:
         self.model = build_model(recipe, image_shape, num_classes)
         self.initial_weights = [np.array(w) for w in self.model.get_weights()]
         self.learning_rate = learning_rate if learning_rate is not None else spec.learning_rate
-        self.optimizer = build_optimizer(spec, self.learning_rate)
+        self.optimizer = build_optimizer(spec, self.learning_rate, model=self.model)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
         self._step = tf.function(self._train_step)
 

@@ -50,11 +50,12 @@ class ModelSpec:
 
 @dataclasses.dataclass
 class OptimizerSpec:
-    name: str = spec("sgd", choices=("sgd", "adam", "adamw", "rmsprop"))
+    name: str = spec("sgd", choices=("sgd", "adam", "adamw", "rmsprop", "adagrad"))
     learning_rate: float = spec(0.05, range=(0.0, None), lo_open=True)
     momentum: float = spec(0.9, range=UNIT, hi_open=True)
     nesterov: bool = spec(True)
     weight_decay: float = spec(0.0, range=(0.0, None), doc="decoupled weight decay (optimizer)")
+    decay_all_parameters: bool = spec(False, doc="weight decay also on biases and BatchNorm/LayerNorm gamma, beta")
     clipnorm: Optional[float] = spec(None, range=(0.0, None), lo_open=True)
     use_ema: bool = spec(False, doc="Polyak/EMA averaging of the weights")
     ema_momentum: float = spec(0.995, range=UNIT, hi_open=True)

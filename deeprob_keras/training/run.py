@@ -168,7 +168,7 @@ def build_compiled_model(recipe, datasets, strategy, global_batch_size=None, pla
     with strategy.scope():
         model = build_model(recipe, datasets.image_shape, datasets.num_classes)
         model.compile(
-            optimizer=build_optimizer(recipe.optimizer, schedule),
+            optimizer=build_optimizer(recipe.optimizer, schedule, model=model),
             loss=build_loss(recipe.regularization, datasets.num_classes, plan.one_hot),
             metrics=["accuracy"],
             jit_compile=recipe.training.jit_compile,
