@@ -28,7 +28,10 @@ def build_image_layers(spec, pca_stats=None, seed=None):
     if spec.brightness > 0:
         layers.append(keras.layers.RandomBrightness(spec.brightness, value_range=(0, 1), seed=_seed(seed, 3)))
     if spec.contrast > 0:
-        layers.append(keras.layers.RandomContrast(spec.contrast, value_range=(0, 1), seed=_seed(seed, 4)))
+        # (c, c), not c: Keras 3.12 turns a float c into the bounds (0, c) (its _FACTOR_BOUNDS clip
+        # -c to 0), so the factor is drawn from [1, 1 + c] and contrast never decreases.
+        layers.append(keras.layers.RandomContrast((spec.contrast, spec.contrast), value_range=(0, 1),
+                                                  seed=_seed(seed, 4)))
     if spec.pca_lighting > 0:
         if pca_stats is None:
             raise ValueError(
