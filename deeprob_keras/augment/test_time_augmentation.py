@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-MODES = ("flip", "ten_crop", "scales", "flip_translate")
+MODES = ("flip", "ten_crop", "scales", "flip_translate", "multi_scale_crops")
 
 
 def shift_images(images, dy, dx):
@@ -19,6 +19,31 @@ def shift_images(images, dy, dx):
     return padded[:, t - dy:t - dy + height, t - dx:t - dx + width, :]
 
 
+def multi_scale_crop_views(images, scales):
+    """The lecture's multi-scale test-time views: 10 crops at the input size per scale.
+
+    For each `s` in `scales` the batch is resized (bilinear) so that its short
+    side is `s` (`s x s` for square images), then the 4 corner and the centre
+    `H x W` crops (centre start `((H_s - H) // 2, (W_s - W) // 2)`) and their
+    horizontal flips are taken: `10 * len(scales)` views, each `H x W`, the
+    network's input size. `s` must be >= the short side of the input.
+    """
+    height, width = images.shape[1], images.shape[2]
+    short = min(height, width)
+    views = []
+    for s in scales:
+        if s < short:
+            raise ValueError(f"Expected every scale >= the image's short side {short} (the crops are taken at "
+                             f"the input size {height}x{width}). Received: scales={list(scales)}")
+        sh, sw = round(height * s / short), round(width * s / short)
+        resized = images if (sh, sw) == (height, width) else ops.image.resize(images, (sh, sw))
+        starts = [(0, 0), (0, sw - width), (sh - height, 0), (sh - height, sw - width),
+                  ((sh - height) // 2, (sw - width) // 2)]
+        crops = [resized[:, y:y + height, x:x + width, :] for y, x in starts]
+        views += crops + [ops.flip(crop, axis=2) for crop in crops]
+    return views
+
+
 def tta_views(images, mode, crop_size=None, scales=None, translate=1):
     """The list of views of a batch `(B, H, W, C)`, each of the input's size.
 
@@ -28,6 +53,7 @@ def tta_views(images, mode, crop_size=None, scales=None, translate=1):
     flip_translate: the image and its flip, each as is and shifted by
     `(+translate, +translate)` and `(-translate, -translate)` pixels (6 views;
     the test-time views of a model trained with flips and translations).
+    multi_scale_crops: see `multi_scale_crop_views` (10 views per scale).
     """
     height, width = images.shape[1], images.shape[2]
     if mode == "flip":
@@ -41,6 +67,8 @@ def tta_views(images, mode, crop_size=None, scales=None, translate=1):
                   ((height - c) // 2, (width - c) // 2)]
         crops = [ops.image.resize(images[:, y:y + c, x:x + c, :], (height, width)) for y, x in starts]
         return crops + [ops.flip(crop, axis=2) for crop in crops]
+    if mode == "multi_scale_crops":
+        return multi_scale_crop_views(images, scales)
     return [ops.image.resize(ops.image.resize(images, (s, s)), (height, width)) for s in scales]
 
 
@@ -50,16 +78,20 @@ class TestTimeAugmentation(keras.Model):
 
     `p(x) = 1/V sum_v model(view_v(x))` with the views of `tta_views`: `"flip"` (2
     views), `"ten_crop"` (AlexNet's 10 crops of `crop_size`, resized back to the
-    input size) or `"scales"` (resize to each of `scales` and back). The wrapped
+    input size), `"scales"` (resize to each of `scales` and back), `"flip_translate"`
+    or `"multi_scale_crops"` (the lecture's: resize to each of `scales`, then
+    the 4 corner + centre crops at the input size and their flips, 10 views per
+    scale; every scale >= the input's short side). The wrapped
     model always runs with `training=False`. Saves / loads through `.keras` and
     exports through `tf.saved_model.save` of a `tf.Module` with a signature.
 
     Args:
         model: a Keras model mapping `(B, H, W, C)` images to class probabilities
             (or logits with `from_logits=True`: softmax is applied before averaging).
-        mode: `"flip"`, `"ten_crop"`, `"scales"` or `"flip_translate"`.
+        mode: `"flip"`, `"ten_crop"`, `"scales"`, `"flip_translate"` or `"multi_scale_crops"`.
         crop_size: int >= 1, crop side for `"ten_crop"` (must be <= the image side).
-        scales: list of ints >= 1 for `"scales"`.
+        scales: list of ints >= 1 for `"scales"` and `"multi_scale_crops"` (there each
+            >= the image's short side, checked when called).
         translate: int >= 1, the diagonal shift of `"flip_translate"`. Defaults to 1.
         from_logits: bool.
 
@@ -78,7 +110,7 @@ class TestTimeAugmentation(keras.Model):
             raise ValueError(f"Expected `mode` in {MODES}. Received: mode={mode!r}")
         if mode == "ten_crop" and (isinstance(crop_size, bool) or not isinstance(crop_size, int) or crop_size < 1):
             raise ValueError(f"Expected an integer >= 1 for `crop_size` with mode='ten_crop'. Received: crop_size={crop_size}")
-        if mode == "scales":
+        if mode in ("scales", "multi_scale_crops"):
             if not scales or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in scales):
                 raise ValueError(f"Expected a non-empty list of integers >= 1 for `scales`. Received: scales={scales}")
             scales = list(scales)

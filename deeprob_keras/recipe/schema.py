@@ -98,10 +98,10 @@ class AugmentationSpec:
     randaugment_magnitude: float = spec(0.5, range=UNIT, doc="M of RandAugment, as a fraction of the max")
     mixup_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of Mixup (0 = off)")
     cutmix_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of CutMix (0 = off)")
-    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales", "flip_translate"),
+    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales", "flip_translate", "multi_scale_crops"),
                    doc="test-time augmentation")
     tta_crop_size: int = spec(24, range=(1, None), doc="ten_crop: side of the 4 corner + centre crops")
-    tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales: sizes averaged over")
+    tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales / multi_scale_crops: sizes averaged over (multi_scale_crops: each >= the image side)")
     tta_translate: int = spec(1, range=(1, 64), doc="flip_translate: shift of the diagonal views, in pixels")
 
     def validate(self):
@@ -230,6 +230,11 @@ class Recipe:
                     f"augmentation.tta_crop_size must be <= the image side ({side} for data.dataset="
                     f"{self.data.dataset!r}, data.image_size={self.data.image_size}). "
                     f"Received: tta_crop_size={aug.tta_crop_size}")
+            if aug.tta == "multi_scale_crops" and min(aug.tta_scales, default=side) < side:
+                raise ValueError(
+                    f"augmentation.tta_scales must all be >= the image side ({side} for data.dataset="
+                    f"{self.data.dataset!r}) with tta=multi_scale_crops: the 10 crops are taken at the input "
+                    f"size from the image resized to each scale. Received: tta_scales={list(aug.tta_scales)}")
             for key, shift in (("translate", aug.translate), ("tta_translate", aug.tta_translate)):
                 if shift >= side:
                     raise ValueError(
