@@ -46,6 +46,9 @@ class ModelSpec:
     stochastic_depth_linear_decay: bool = spec(True, doc="drop rate grows linearly with depth up to stochastic_depth")
     pooling: str = spec("stride", choices=("stride", "max", "fractional_max"), doc="how stages downsample")
     fractional_pooling_ratio: float = spec(1.4142135623730951, range=(1.0, 2.0), lo_open=True)
+    fractional_pooling_test_samples: int = spec(
+        1, range=(1, 256), doc="pooling=fractional_max: inference (evaluation, export, serving) averages K passes "
+                               "with random pooling regions; 1 = fixed regions, deterministic; cost K x")
 
 
 @dataclasses.dataclass
@@ -203,6 +206,9 @@ class Recipe:
             raise ValueError("model.name=backbone needs transfer.backbone (a .keras path or a keras.applications name)")
         if self.data.classes is not None and len(set(self.data.classes)) < 2:
             raise ValueError(f"data.classes must keep at least 2 classes. Received: classes={self.data.classes}")
+        if self.model.fractional_pooling_test_samples > 1 and self.model.pooling != "fractional_max":
+            raise ValueError("model.fractional_pooling_test_samples > 1 needs model.pooling: fractional_max. "
+                             f"Received: pooling={self.model.pooling!r}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
         self._validate_cross_fields()

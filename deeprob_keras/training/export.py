@@ -37,6 +37,10 @@ def build_serving_module(model, raw_image_shape, image_size=None, channels=None,
     input_shape = tuple(input_shape or model.input_shape[1:])
     module = tf.Module()
     module.model = model
+    # Layers random at inference (MCAverage over fractional pooling regions) advance their
+    # SeedGenerator state inside the signatures: tf.saved_model needs those variables tracked.
+    module.seed_states = [g.state.value for layer in model._flatten_layers(include_self=True, recursive=True)
+                          for g in getattr(layer, "_seed_generators", [])]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(examples):

@@ -18,6 +18,7 @@ from deeprob_keras.augment import build_augmentation
 from deeprob_keras.augment import TestTimeAugmentation
 from deeprob_keras.callbacks import NonFiniteLossStop, SnapshotEnsemble, build_callbacks, finalize_ema
 from deeprob_keras.ensembles import Ensemble
+from deeprob_keras.layers import MCAverage
 from deeprob_keras.data import load_datasets
 from deeprob_keras.models import build_model
 from deeprob_keras.recipe import save_recipe, with_overrides
@@ -93,12 +94,15 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
 
 def _final_model(recipe, members, snapshots):
     """The model that is evaluated and exported: one model, an ensemble of independent
-    members or of snapshots, optionally wrapped in test-time augmentation."""
+    members or of snapshots, optionally averaged over K fractional-pooling draws (`MCAverage`)
+    and wrapped in test-time augmentation."""
     model = members[0]
     if len(members) > 1:
         model = Ensemble.from_models(members)
     elif len(snapshots) > 1:
         model = Ensemble.from_snapshots(members[0], snapshots)
+    if recipe.model.fractional_pooling_test_samples > 1:
+        model = MCAverage(model, num_samples=recipe.model.fractional_pooling_test_samples)
     aug = recipe.augmentation
     if aug.tta != "none":
         model = TestTimeAugmentation(model, mode=aug.tta, crop_size=aug.tta_crop_size,
