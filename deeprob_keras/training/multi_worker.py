@@ -129,6 +129,7 @@ def _check_supported(recipe):
         "callbacks.early_stopping_patience": recipe.callbacks.early_stopping_patience is not None,
         "callbacks.update_ratio_every": recipe.callbacks.update_ratio_every is not None,
         "augmentation.tta": recipe.augmentation.tta != "none",
+        "model.fractional_pooling_test_samples > 1": recipe.model.fractional_pooling_test_samples > 1,
         "transfer.mode=two_phase": recipe.transfer is not None and recipe.transfer.mode == "two_phase",
     }
     used = [name for name, on in unsupported.items() if on]

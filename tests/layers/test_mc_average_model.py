@@ -121,3 +121,11 @@ def test_recipe_refuses_samples_without_fractional_pooling():
     with pytest.raises(ValueError, match="fractional_max"):
         with_overrides(Recipe(), {"model.fractional_pooling_test_samples": 4})
     assert Recipe().model.fractional_pooling_test_samples == 1
+
+
+def test_multi_worker_loop_refuses_it_rather_than_ignoring_it():
+    from deeprob_keras.training.multi_worker import _check_supported
+
+    with pytest.raises(Exception, match="fractional_pooling_test_samples"):
+        _check_supported(_recipe(4))
+    _check_supported(_recipe(1))
