@@ -93,6 +93,8 @@ def run_one(recipe_path, seed, work_dir, overrides):
     out_dir = os.path.join(work_dir, f"{recipe.name}_seed{seed}")
     os.makedirs(out_dir, exist_ok=True)
     log_path = os.path.join(out_dir, "test_curve.jsonl")
+    if os.path.exists(os.path.join(out_dir, "metrics.json")) and os.path.exists(log_path):
+        os.remove(log_path)  # a finished run missing from the JSON is trained again from scratch
     load_before = os.getloadavg()
     result = train_recipe(recipe, out_dir, verbose=2, export=False,
                           extra_callbacks=[_test_curve_callback(recipe, log_path)])
@@ -100,9 +102,17 @@ def run_one(recipe_path, seed, work_dir, overrides):
     member = result.model
     while hasattr(member, "base_model"):
         member = member.base_model
+    without_tta = None
+    if member is not result.model:  # the same trained weights without test-time augmentation: free to measure
+        from deeprob_keras.training.run import load_recipe_datasets
+
+        data = load_recipe_datasets(recipe, 512)
+        probs = member.predict(data.test, verbose=0)
+        without_tta = float(np.mean(np.argmax(probs, axis=1) == data.test_arrays[1]))
     return {
         "recipe": os.path.relpath(os.path.abspath(recipe_path), ROOT), "name": recipe.name, "seed": seed,
         "final_test_accuracy": float(result.metrics["test_accuracy"]),
+        "final_test_accuracy_without_tta": without_tta,
         "train_seconds": curve[-1]["train_seconds"] if curve else float(result.metrics["train_seconds"]),
         "epochs": len(curve), "curve": curve, "parameters": result.metrics.get("parameters"),
         "train_flops_per_example": int(training_flops_per_example(member))

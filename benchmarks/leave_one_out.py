@@ -1,0 +1,189 @@
+"""Leave-one-out at the final budget: what each technique of the fast recipe is worth.
+
+Trains the fast recipe (`--recipe`) as it is and once with each of its
+techniques removed (the `ARMS` below: one recipe override each), for the
+same number of epochs, `--seeds` seeds each, through the same runner as
+benchmarks/time_to_accuracy.py (test accuracy of the exported model, training
+wall time). Test-time augmentation needs no retraining: its arm is the full
+recipe's trained models evaluated without it.
+
+Writes benchmarks/results/leave_one_out.{md,json,png}: per arm the test
+accuracy (mean +- sample std), the points the technique is worth (full minus
+arm; "no difference" when under 2 standard errors), and its cost in seconds
+per epoch against the arm without it. Resumable: finished (arm, seed) pairs
+are kept in the JSON; `--arms` picks a subset so that the study can be split
+into invocations of under 2 hours.
+
+    .venv/bin/python benchmarks/leave_one_out.py [--seeds 0 1] [--arms full no_ema ...]
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import importlib.util  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def _sibling(name):
+    """A module of this folder, loaded by path (a `benchmarks` package of the tests may shadow the name)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run_one = _sibling("time_to_accuracy").run_one
+
+# arm -> (what is removed, recipe overrides). "full" is the recipe as it is.
+ARMS = {
+    "full": ("nothing", {}),
+    "no_label_smoothing": ("label smoothing", {"regularization.label_smoothing": 0.0}),
+    "no_translate": ("random translation", {"augmentation.translate": 0}),
+    "no_flip": ("random flips", {"augmentation.flip": False}),
+    "no_ema": ("EMA weight averaging", {"optimizer.use_ema": False}),
+    "no_warmup": ("learning-rate warmup", {"schedule.warmup_epochs": 0.0}),
+    "default_widths": ("the wider network (default widths 16-32-64)", {"model.widths": [16, 32, 64]}),
+}
+
+
+def _per_epoch(run):
+    return run["train_seconds"] / max(run["epochs"], 1)
+
+
+def summarize(runs):
+    """arm -> accuracy mean/std, n, seconds per epoch, points worth against full."""
+    by_arm = {}
+    for r in runs:
+        by_arm.setdefault(r["arm"], []).append(r)
+    if "full" in by_arm and "no_tta" not in by_arm:
+        derived = [dict(r, arm="no_tta", final_test_accuracy=r["final_test_accuracy_without_tta"])
+                   for r in by_arm["full"] if r.get("final_test_accuracy_without_tta") is not None]
+        if derived:
+            by_arm["no_tta"] = derived
+    out = {}
+    for arm, rs in by_arm.items():
+        acc = np.array([r["final_test_accuracy"] for r in rs])
+        out[arm] = {"mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else None,
+                    "n": len(rs), "seconds_per_epoch": float(np.median([_per_epoch(r) for r in rs]))}
+    full = out.get("full")
+    for arm, v in out.items():
+        if full is None or arm == "full":
+            continue
+        v["worth"] = full["mean"] - v["mean"]
+        if full["std"] is not None and v["std"] is not None:
+            se = float(np.sqrt(full["std"] ** 2 / full["n"] + v["std"] ** 2 / v["n"]))
+            v["stderr"] = se
+            v["verdict"] = "helps" if v["worth"] > 2 * se else "hurts" if v["worth"] < -2 * se else "no difference"
+    return out
+
+
+def write_plot(summary, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = [a for a in summary if a != "full" and "worth" in summary[a]]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    worth = [100 * summary[a]["worth"] for a in arms]
+    err = [200 * summary[a].get("stderr", 0.0) for a in arms]
+    ax.barh(arms, worth, xerr=err, color=["C2" if w > 0 else "C3" for w in worth])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("points of test accuracy the technique is worth (full - without it; bars: 2 s.e.)")
+    ax.set_title("Leave-one-out on the fast recipe")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(data, out):
+    s = summarize(data["runs"])
+    full = s.get("full")
+    lines = ["# Leave-one-out: what each technique of the fast recipe is worth", "",
+             f"Recipe `{data['recipe']}`, full Fashion-MNIST, every arm at the recipe's own number of epochs; "
+             "test accuracy of the exported model. The no-TTA arm is the full recipe's models evaluated "
+             "without test-time augmentation.", "",
+             "| arm (removed) | seeds | test accuracy | worth (points) | verdict | s/epoch | cost of the technique |",
+             "|---|---:|---:|---:|---|---:|---:|"]
+    for arm, v in s.items():
+        removed = ARMS.get(arm, ("test-time augmentation", {}))[0] if arm != "full" else "nothing (full recipe)"
+        spread = f" ± {v['std']:.4f}" if v["std"] is not None else ""
+        worth = f"{100 * v['worth']:+.2f}" if "worth" in v else ""
+        cost = ""
+        if full is not None and arm not in ("full", "no_tta"):
+            cost = f"{full['seconds_per_epoch'] / v['seconds_per_epoch']:.2f}x"
+        lines.append(f"| {arm} ({removed}) | {v['n']} | {v['mean']:.4f}{spread} | {worth} | "
+                     f"{v.get('verdict', '')} | {v['seconds_per_epoch']:.0f} | {cost} |")
+    lines += ["", "Worth = full minus the arm without the technique; 'no difference' when the gap is under two "
+              "standard errors. Cost = the full recipe's seconds per epoch over the arm's.", "",
+              "| run | test accuracy | training time | load average before → after |", "|---|---:|---:|---|"]
+    for r in data["runs"]:
+        lb, la = r["load_before"], r["load_after"]
+        lines.append(f"| {r['arm']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
+                     f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} → {la[0]:.1f} |")
+    lines += ["", "![leave-one-out](leave_one_out.png)", "", f"Command: `{data['command']}`", ""]
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+    write_plot(s, os.path.splitext(out)[0] + ".png")
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", default=os.path.join(ROOT, "recipes", "fashion_mnist_fast.yaml"))
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_leave_one_out"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "leave_one_out.md"))
+    parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
+    parser.add_argument("--limit-examples", type=int, default=None, help="override data.limit_examples (smoke runs)")
+    args = parser.parse_args(argv)
+    if not os.path.exists(args.recipe):
+        parser.error(f"recipe not found: {args.recipe}")
+    smoke = {k: v for k, v in (("training.epochs", args.epochs), ("data.limit_examples", args.limit_examples))
+             if v is not None}
+    json_path = os.path.splitext(args.out)[0] + ".json"
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    data = {"runs": []}
+    if os.path.exists(json_path):
+        with open(json_path) as f:
+            data = json.load(f)
+    data["recipe"] = os.path.relpath(os.path.abspath(args.recipe), ROOT)
+    data["command"] = ".venv/bin/python benchmarks/leave_one_out.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    data["runs"] = [r for r in data["runs"] if r.get("smoke", {}) == smoke]
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.recipe.validation import to_dict
+
+    base = to_dict(load_recipe(args.recipe))
+    absent = [a for a in args.arms if a != "full" and to_dict(with_overrides(load_recipe(args.recipe), ARMS[a][1])) == base]
+    for arm in absent:
+        print(f"leave_one_out: {arm} skipped: the recipe does not use {ARMS[arm][0]}", flush=True)
+    args.arms = [a for a in args.arms if a not in absent]
+    done = {(r["arm"], r["seed"]) for r in data["runs"]}
+    for seed in args.seeds:
+        for arm in args.arms:
+            if (arm, seed) in done:
+                print(f"leave_one_out: {arm} seed {seed} (from {os.path.basename(json_path)})", flush=True)
+                continue
+            print(f"leave_one_out: {arm} seed {seed}", flush=True)
+            run = run_one(args.recipe, seed, os.path.join(args.work_dir, arm), {**ARMS[arm][1], **smoke})
+            data["runs"].append({**run, "arm": arm, "smoke": smoke})
+            with open(json_path, "w") as f:
+                json.dump(data, f, indent=1)
+            write_report(data, args.out)
+    if data["runs"]:
+        print(open(write_report(data, args.out)).read())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Smoke test of benchmarks/leave_one_out.py: tiny recipe, two arms, 1 epoch; no timing asserts."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_leave_one_out", os.path.join(ROOT, "benchmarks", "leave_one_out.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_arms_worth_table_no_tta_derived_and_resume(tmp_path, capsys):
+    leave_one_out = _load()
+
+    recipe = tmp_path / "tiny_fast.yaml"
+    recipe.write_text("name: tiny_fast\nmodel: {widths: [4, 8]}\nschedule: {warmup_epochs: 0}\n"
+                      "augmentation: {flip: true, translate: 1, tta: flip_translate}\n"
+                      "training: {epochs: 1, batch_size: 64}\n")
+    out = tmp_path / "loo.md"
+    argv = ["--recipe", str(recipe), "--arms", "full", "no_translate", "no_ema", "--seeds", "0",
+            "--limit-examples", "256", "--out", str(out), "--work-dir", str(tmp_path / "runs")]
+    leave_one_out.main(argv)
+    printed = capsys.readouterr().out
+    assert "no_ema skipped: the recipe does not use EMA" in printed
+    runs = json.loads((tmp_path / "loo.json").read_text())["runs"]
+    assert sorted(r["arm"] for r in runs) == ["full", "no_translate"]
+    table = out.read_text()
+    assert "| no_translate (random translation) | 1 |" in table
+    assert "| no_tta (test-time augmentation) | 1 |" in table  # derived from the full runs, not trained
+    summary = leave_one_out.summarize(runs)
+    assert summary["no_translate"]["worth"] == pytest.approx(
+        summary["full"]["mean"] - summary["no_translate"]["mean"])
+    assert (tmp_path / "loo.png").stat().st_size > 0
+    leave_one_out.main(argv)
+    assert capsys.readouterr().out.count("(from loo.json)") == 2
+
+
+def test_verdict_needs_two_standard_errors():
+    summarize = _load().summarize
+
+    def run(arm, acc):
+        return {"arm": arm, "final_test_accuracy": acc, "train_seconds": 10.0, "epochs": 1}
+
+    runs = [run("full", 0.940), run("full", 0.942), run("no_flip", 0.930), run("no_flip", 0.932),
+            run("no_translate", 0.939), run("no_translate", 0.943)]
+    s = summarize(runs)
+    assert s["no_flip"]["verdict"] == "helps" and s["no_flip"]["worth"] == pytest.approx(0.010)
+    assert s["no_translate"]["verdict"] == "no difference"
