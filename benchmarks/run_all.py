@@ -54,6 +54,10 @@ def commands(budget):
             "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
             "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
+            # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
+            "time_to_accuracy": (["--seeds", "0", "1", "2"], [f"{rel}/time_to_accuracy.md"]),
+            "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
+            "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
         }
     return {
         "augmentation": (["--seconds", "0.3"], [f"{rel}/augmentation.md"]),
@@ -66,6 +70,13 @@ def commands(budget):
         "pipeline_wall_time": (["--out", f"{rel}/pipeline_wall_time.md"], [f"{rel}/pipeline_wall_time.md"]),
         "default_recipe": (["--out", f"{rel}/default_recipe.md", "--work-dir", f"{work}/default_recipe"],
                            [f"{rel}/default_recipe.md"]),
+        "time_to_accuracy": (["--seeds", "0", "--epochs", "2", "--limit-examples", "6000", "--out",
+                              f"{rel}/time_to_accuracy.md", "--work-dir", f"{work}/time_to_accuracy"],
+                             [f"{rel}/time_to_accuracy.md"]),
+        "leave_one_out": (["--seeds", "0", "--epochs", "2", "--limit-examples", "6000", "--out",
+                           f"{rel}/leave_one_out.md", "--work-dir", f"{work}/leave_one_out"],
+                          [f"{rel}/leave_one_out.md"]),
+        "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
     }
 
 
@@ -79,6 +90,9 @@ PRODUCED_BY = {
     "ablation": "see the Command line inside the file",
     "pipeline_wall_time": ".venv/bin/python benchmarks/pipeline_wall_time.py",
     "default_recipe": "see the Command line inside the file",
+    "time_to_accuracy": "see the Command line inside the file",
+    "leave_one_out": "see the Command line inside the file",
+    "flops_efficiency": "see the Command line inside the file",
 }
 
 
