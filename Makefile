@@ -3,7 +3,12 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup demo train test bench
+.PHONY: setup demo train test bench image print-image
+
+# The container image of the Kubeflow pipeline: by default the name that the pipeline
+# itself uses (PipelineConfig.kubeflow_image in pipeline/config.py), read from there so
+# that the two never differ. Override: make image IMAGE=REGISTRY/deeprob-keras:TAG
+IMAGE ?= $(shell sed -n 's/^ *kubeflow_image: str = spec."\([^"]*\)".*/\1/p' pipeline/config.py)
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -22,3 +27,13 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py --budget small
+
+# Builds Dockerfile (TFX 1.16's image + this package with [pipeline] + recipes + the
+# backbone if runs/pipeline/backbone/model.keras exists). Needs Docker and access to
+# Docker Hub (tensorflow/tfx:1.16.0); not buildable on the development machines.
+image:
+	@test -n "$(IMAGE)" || { echo "make image: no image name (set IMAGE=..., or kubeflow_image in pipeline/config.py)"; exit 2; }
+	docker build -t $(IMAGE) .
+
+print-image:
+	@echo $(IMAGE)
