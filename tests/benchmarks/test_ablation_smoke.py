@@ -1,19 +1,14 @@
 """Smoke test of benchmarks/ablation.py: two arms, 256 examples, 1 epoch, tiny widths."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.benchmarks.loading import load_benchmark
 
 
 def _load_ablation():
-    spec = importlib.util.spec_from_file_location("bench_ablation", os.path.join(ROOT, "benchmarks", "ablation.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("ablation")
 
 
 @pytest.mark.slow

@@ -1,20 +1,15 @@
 """Smoke test of benchmarks/flops_efficiency.py on a tiny recipe (no timing asserts)."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.benchmarks.loading import load_benchmark
 
 
 @pytest.mark.slow
 def test_tiny_recipe_writes_table_with_flops_and_peak(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "bench_flops_efficiency", os.path.join(ROOT, "benchmarks", "flops_efficiency.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("flops_efficiency")
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text("name: tiny\ndata: {limit_examples: 256}\n"
                       "model: {widths: [4, 8]}\naugmentation: {flip: true, translate: 1}\n"

@@ -1,19 +1,14 @@
 """Smoke test of benchmarks/leave_one_out.py: tiny recipe, two arms, 1 epoch; no timing asserts."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.benchmarks.loading import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("bench_leave_one_out", os.path.join(ROOT, "benchmarks", "leave_one_out.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("leave_one_out")
 
 
 @pytest.mark.slow

@@ -1,18 +1,10 @@
 """The report writers of benchmarks/: run_all's RESULTS.md and the transfer benchmark's lecture-table check."""
 
-import importlib.util
 import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(ROOT, "benchmarks", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks.loading import ROOT, load_benchmark as _load
 
 
 def test_run_all_without_running_writes_every_benchmark_and_the_published_figures(tmp_path):

@@ -1,20 +1,14 @@
 """Smoke test of benchmarks/time_to_accuracy.py: two tiny recipes, 2 epochs, 256 examples; no timing asserts."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.benchmarks.loading import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location(
-        "bench_time_to_accuracy", os.path.join(ROOT, "benchmarks", "time_to_accuracy.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("time_to_accuracy")
 
 
 def _recipe(path, name, tta):
