@@ -164,6 +164,11 @@ def write_plot(runs, path):
         ax.plot(minutes, [p["test_accuracy"] for p in r["curve"]], color=color, alpha=0.8,
                 label=r["name"] if first else None)
         ax.scatter([minutes[-1]] if minutes else [], [r["final_test_accuracy"]], color=color, marker="*", s=80)
+    if runs:  # the budget: the first recipe's (the default's) mean training time in this run
+        first = [r["train_seconds"] / 60 for r in runs if r["name"] == runs[0]["name"]]
+        ax.axvline(float(np.mean(first)), color="C0", linestyle=":", linewidth=1)
+        ax.text(float(np.mean(first)), 0.8815, f" {runs[0]['name']}'s time", color="C0", fontsize=8, rotation=90,
+                va="bottom")
     for label, acc in PUBLISHED:
         ax.axhline(acc, color="gray", linestyle="--", linewidth=0.8)
         ax.text(ax.get_xlim()[1], acc, f" {label} {acc:.3f}", va="center", fontsize=8, color="gray")
