@@ -9,16 +9,14 @@
 """
 
 
-import keras
 import keras_tuner
 import tensorflow as tf
 from tfx import v1 as tfx
 
-from deeprob_keras.augment import build_augmentation
-from deeprob_keras.callbacks import NonFiniteLossStop
-from deeprob_keras.recipe import recipe_from_dict, with_overrides
-from deeprob_keras.training import build_compiled_model, export_saved_model, train_recipe
-from deeprob_keras.tuning import apply_hyperparameters, define_hyperparameters
+from deeprob_keras.recipe import recipe_from_dict
+from deeprob_keras.training import export_saved_model, train_recipe
+from deeprob_keras.tuning import apply_hyperparameters
+from deeprob_keras.tuning.hypermodel import RecipeHyperModel
 from deeprob_pipeline.tfrecord_data import tfrecord_datasets
 
 
@@ -89,67 +87,6 @@ def run_fn(fn_args, strategy=None):
           f"SavedModel: {fn_args.serving_model_dir}", flush=True)
 
 
-def _augmented_datasets(recipe, data_fn, global_batch_size):
-    probe = data_fn(recipe, global_batch_size)
-    pca_stats = None
-    if recipe.augmentation.pca_lighting > 0:
-        from deeprob_keras.augment import fit_pca_lighting
-
-        pca_stats = fit_pca_lighting(probe.train_arrays[0])
-    image_fn, batch_fn = build_augmentation(recipe.augmentation, probe.num_classes, pca_stats=pca_stats)
-    if image_fn is None and batch_fn is None:
-        return probe
-    return data_fn(recipe, global_batch_size, image_fn, batch_fn)
-
-
-def trial_recipe(recipe, epochs):
-    """`recipe` shortened to `epochs` (the run plan fits its warmup: training/plan.py)."""
-    return with_overrides(recipe, {"training.epochs": epochs})
-
-
-class RecipeHyperModel(keras_tuner.HyperModel):
-    """A KerasTuner hypermodel: each trial is the recipe with sampled `search_space` values.
-
-    `build` samples the values and compiles the trial's model; `fit` builds the
-    trial's data pipeline (so batch size and augmentation knobs can be searched
-    too) and trains for `epochs`.
-
-    Args:
-        recipe: the base `Recipe`; its `search_space` must not be empty.
-        data_fn: `(recipe, global_batch_size, image_fn=None, batch_fn=None) -> Datasets`.
-        epochs: epochs per trial.
-    """
-
-    def __init__(self, recipe, data_fn, epochs):
-        super().__init__(name="deeprob_recipe")
-        if not recipe.search_space:
-            raise ValueError("the Tuner needs a non-empty recipe search_space (or the pipeline "
-                             "config's search_space). Received: search_space=[]")
-        self.recipe = trial_recipe(recipe, epochs)
-        self.data_fn = data_fn
-        self.epochs = epochs
-        self._trial = None
-
-    def build(self, hp):
-        values = define_hyperparameters(hp, self.recipe.search_space)
-        recipe = apply_hyperparameters(self.recipe, values)
-        keras.utils.set_random_seed(recipe.seed)
-        batch = recipe.training.batch_size
-        data = _augmented_datasets(recipe, self.data_fn, batch)
-        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
-        self._trial = (values, data)
-        return model
-
-    def fit(self, hp, model, *args, **kwargs):
-        values, data = self._trial
-        print(f"deeprob pipeline: Tuner trial {values}", flush=True)
-        callbacks = list(kwargs.pop("callbacks", [])) + [NonFiniteLossStop()]
-        kwargs.pop("epochs", None)
-        kwargs.setdefault("verbose", 2)
-        return model.fit(data.train, validation_data=data.validation, epochs=self.epochs,
-                         callbacks=callbacks, **kwargs)
-
-
 def tuner_fn(fn_args):
     """TFX Tuner entry point: a KerasTuner RandomSearch over the recipe's `search_space`.
 
@@ -159,11 +96,15 @@ def tuner_fn(fn_args):
     """
     config = fn_args.custom_config
     recipe = recipe_from_fn_args(fn_args)
-    hypermodel = RecipeHyperModel(recipe, _data_fn(fn_args), epochs=int(config.get("tuner_epochs", 1)))
+    if not recipe.search_space:
+        raise ValueError("the Tuner needs a non-empty recipe search_space (or the pipeline "
+                         "config's search_space). Received: search_space=[]")
+    hypermodel = RecipeHyperModel(recipe, data_fn=_data_fn(fn_args), epochs=int(config.get("tuner_epochs", 1)),
+                                  log_prefix="deeprob pipeline: Tuner trial", name="deeprob_recipe")
     tuner = keras_tuner.RandomSearch(
         hypermodel, objective="val_accuracy", max_trials=int(config.get("tuner_trials", 2)),
         seed=recipe.seed, directory=fn_args.working_dir, project_name="deeprob_random_search",
         overwrite=True)
-    return tfx.components.TunerFnResult(tuner=tuner, fit_kwargs={})
+    return tfx.components.TunerFnResult(tuner=tuner, fit_kwargs={"verbose": 2})
 
 

@@ -21,16 +21,15 @@ recipe uses one, else the optimizer's decoupled `optimizer.weight_decay`).
 import os
 import time
 
-import keras
 import keras_tuner
 import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.doctor.verdict import Verdict, is_finite
 from deeprob_keras.recipe import SearchParam, with_overrides
-from deeprob_keras.training import build_compiled_model, load_recipe_datasets
-from deeprob_keras.training.plan import RunPlan, global_batch_size
-from deeprob_keras.tuning import apply_hyperparameters, define_hyperparameters
+from deeprob_keras.training import load_recipe_datasets
+from deeprob_keras.training.plan import global_batch_size
+from deeprob_keras.tuning.hypermodel import RecipeHyperModel
 
 SEARCHES = ("grid", "random")
 WEIGHT_DECAYS = (1e-4, 1e-5, 0.0)
@@ -82,24 +81,6 @@ def search_recipe(recipe, epochs):
         "augmentation.crop_size": None, "augmentation.randaugment_ops": 0, "augmentation.mixup_alpha": 0.0,
         "augmentation.cutmix_alpha": 0.0, "augmentation.random_erasing": 0.0, "augmentation.pca_lighting": 0.0,
         "augmentation.brightness": 0.0, "augmentation.contrast": 0.0, "callbacks.snapshots": False})
-
-
-class RecipeHyperModel(keras_tuner.HyperModel):
-    """Builds the recipe's compiled model with the trial's hyperparameters written into the recipe."""
-
-    def __init__(self, recipe, search_space, datasets, strategy=None):
-        super().__init__(name="recipe")
-        self.recipe, self.search_space, self.datasets = recipe, search_space, datasets
-        self.strategy = strategy or tf.distribute.get_strategy()
-
-    def build(self, hp):
-        values = define_hyperparameters(hp, self.search_space)
-        trial_recipe = apply_hyperparameters(self.recipe, values)
-        keras.utils.set_random_seed(trial_recipe.seed)
-        plan = RunPlan.from_recipe(trial_recipe, self.datasets.num_examples["train"],
-                                   self.strategy.num_replicas_in_sync)
-        model, _ = build_compiled_model(trial_recipe, self.datasets, self.strategy, plan=plan)
-        return model
 
 
 def format_values(values):
@@ -182,15 +163,14 @@ def coarse_search(recipe, out_dir, center_lr=None, search="random", trials=6, ep
         raise ValueError("coarse_search needs a validation split. Received: data.validation_fraction=0")
     tuner_class = _printing(keras_tuner.GridSearch if search == "grid" else keras_tuner.RandomSearch)
     tuner = tuner_class(
-        RecipeHyperModel(base, space, datasets, strategy), objective="val_accuracy", max_trials=trials,
-        seed=recipe.seed, directory=os.path.abspath(out_dir), project_name=f"{search}_search", overwrite=True,
-        total=trials)
+        RecipeHyperModel(base, space, datasets, epochs=epochs, strategy=strategy), objective="val_accuracy",
+        max_trials=trials, seed=recipe.seed, directory=os.path.abspath(out_dir), project_name=f"{search}_search",
+        overwrite=True, total=trials)
     print(f"[step 4] {search} search (KerasTuner {tuner_class.__bases__[0].__name__}): up to {trials} trials x "
           f"{epochs} epoch(s) on {datasets.num_examples['train']} examples; space: "
           + ", ".join(f"{p.name} {p.values if p.kind == 'choice' else (p.min, p.max, p.sampling)}" for p in space),
           flush=True)
-    tuner.search(datasets.train, validation_data=datasets.validation, epochs=epochs, verbose=0,
-                 callbacks=[keras.callbacks.TerminateOnNaN()])
+    tuner.search(verbose=0)  # each trial's data, epochs and NaN stop come from the hypermodel
     table = sorted(tuner.table, key=lambda r: -(r["val_accuracy"] if is_finite(r["val_accuracy"]) else -1.0))
     scored = [r for r in table if is_finite(r["val_accuracy"])]
     best = [dict(r["values"]) for r in scored[:top_k]]
