@@ -3,16 +3,17 @@
 import keras
 from keras import ops
 
+from deeprob_keras import validation
+
 
 def check_positive_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"Expected a float value > 0 for `{name}`. Received: {name}={value}")
+    """Returns `float(value)`; raises unless `value` is a finite number > 0."""
+    return validation.positive_number(name, value)
 
 
 def check_probability(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"Expected a float value between 0 and 1 for `{name}`. Received: {name}={value}")
+    """Returns `float(value)`; raises unless 0 <= value <= 1."""
+    return validation.probability(name, value)
 
 
 def sample_beta(shape, alpha, seed):

@@ -1,17 +1,13 @@
-"""Argument checks shared by the regularization layers (Keras-style messages)."""
+"""Argument checks shared by the regularization layers (delegating to `deeprob_keras.validation`)."""
+
+from deeprob_keras import validation
 
 
 def validate_rate(rate, name="rate"):
     """A drop probability in [0, 1), as a float."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a float value in [0, 1). "
-            f"Received: {name}={rate}")
-    return float(rate)
+    return validation.number_in_range(name, rate, 0, 1, hi_open=True)
 
 
-def validate_seed(seed):
+def validate_seed(seed, name="seed"):
     """None or an int (not a bool)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"Expected an int or None for argument `seed`. Received: seed={seed}")
-    return seed
+    return validation.optional_seed(name, seed)
