@@ -12,7 +12,10 @@ Measured in one run on this machine:
      as `deeprob train` runs it;
    - `in-memory`: `fit` on batches already in memory (no input pipeline);
    - `compiled loop`: the same with `steps_per_execution=50` (Keras runs 50
-     steps per Python call: no per-step Python overhead).
+     steps per Python call: no per-step Python overhead);
+   - `pipeline, bfloat16`: as `pipeline` with `training.precision:
+     mixed_bfloat16` (bfloat16 compute; fast only on CPUs with bfloat16
+     units such as AVX512_BF16; the FLOP count is the same).
    Achieved GFLOP/s = images/s x FLOPs per image; the ratio to the matmul
    peak says how close to the machine each recipe trains.
 
@@ -31,7 +34,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml")
+DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml", "recipes/fashion_mnist_wide.yaml")
+
+
+def cpu_features():
+    """The vector / bfloat16 features of this CPU that decide what TensorFlow's kernels can use."""
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+            f.seek(0)
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    except OSError:
+        return {"model": "?", "features": []}
+    return {"model": model, "features": [w for w in wanted if w in flags]}
 
 
 def peak_gflops(seconds=3.0):
@@ -58,6 +74,32 @@ def peak_gflops(seconds=3.0):
     return out
 
 
+def translation_throughput(batches=200, batch=128):
+    """Images/s of a tf.data map that translates batches of 28x28x1 images by up to 2 pixels:
+    Keras's RandomTranslation (projective transform, nearest, zero fill) against PixelTranslation."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from deeprob_keras.augment import PixelTranslation
+
+    x = np.random.default_rng(0).uniform(size=(batch, 28, 28, 1)).astype("float32")
+    layers = {"keras_random_translation": keras.layers.RandomTranslation(
+                  2 / 28, 2 / 28, fill_mode="constant", interpolation="nearest", seed=0),
+              "pixel_translation": PixelTranslation(2, seed=0)}
+    out = {}
+    for name, layer in layers.items():
+        ds = tf.data.Dataset.from_tensors(x).repeat(batches).map(
+            lambda images: layer(images, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+        for _ in ds.take(5):
+            pass
+        started = time.perf_counter()
+        for _ in ds:
+            pass
+        out[name] = batches * batch / (time.perf_counter() - started)
+    return out
+
+
 def _rate(model, dataset, steps, batch):
     """Images per second of `fit` over `steps` batches (after a warm-up epoch of 5 steps)."""
     model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)
@@ -81,9 +123,10 @@ def measure_recipe(path, steps):
     images, labels = next(iter(data.train_plain))
     memory = tf.data.Dataset.from_tensors((images, labels)).repeat()
     rates = {}
-    for name, source, per_execution in (("pipeline", data.train.repeat(), 1), ("in_memory", memory, 1),
-                                        ("compiled_loop", memory, 50)):
-        r = with_overrides(recipe, {"training.steps_per_execution": per_execution})
+    for name, source, per_execution, precision in (
+            ("pipeline", data.train.repeat(), 1, "float32"), ("in_memory", memory, 1, "float32"),
+            ("compiled_loop", memory, 50, "float32"), ("pipeline_bfloat16", data.train.repeat(), 1, "mixed_bfloat16")):
+        r = with_overrides(recipe, {"training.steps_per_execution": per_execution, "training.precision": precision})
         model, _ = build_compiled_model(r, data, strategy, batch)
         n = steps if per_execution == 1 else max(per_execution, (steps // per_execution) * per_execution)
         rates[name] = _rate(model, source, n, batch)
@@ -96,7 +139,9 @@ def measure_recipe(path, steps):
 
 def write_report(data, out):
     peak = data["peak_gflops"]["matmul_2048"]
+    cpu = data.get("cpu", {"model": "?", "features": []})
     lines = ["# Training FLOP/s against the machine's float32 peak", "",
+             f"CPU: {cpu['model']}, {os.cpu_count()} cores; features: {', '.join(cpu['features']) or 'unknown'}.", "",
              f"Peak through TensorFlow on this machine: matmul 2048² **{data['peak_gflops']['matmul_2048']:.0f} "
              f"GFLOP/s**, 3x3 convolution 32x56x56x128→128 **{data['peak_gflops']['conv3x3_56x56x128']:.0f} "
              "GFLOP/s** (best of repeated timings).", "",
@@ -105,12 +150,20 @@ def write_report(data, out):
              "| recipe | parameters | MFLOPs / train image | input | images/s | GFLOP/s | of matmul peak |",
              "|---|---:|---:|---|---:|---:|---:|"]
     labels = {"pipeline": "recipe's tf.data pipeline", "in_memory": "batches in memory",
-              "compiled_loop": "in memory, 50 steps per call"}
+              "compiled_loop": "in memory, 50 steps per call",
+              "pipeline_bfloat16": "tf.data pipeline, `training.precision: mixed_bfloat16`"}
     for r in data["recipes"]:
         for key, label in labels.items():
             lines.append(f"| {r['name']} | {r['parameters']:,} | {r['train_flops_per_example'] / 1e6:.0f} | {label} | "
                          f"{r['images_per_second'][key]:.0f} | {r['gflops'][key]:.1f} | "
                          f"{r['gflops'][key] / peak:.0%} |")
+    tr = data.get("translation_images_per_second")
+    if tr:
+        lines += ["", "Random translation by up to 2 pixels in the input pipeline (tf.data map over batches of "
+                  "128 images of 28x28x1, images/s, higher is better): Keras's `RandomTranslation` "
+                  f"(projective transform) **{tr['keras_random_translation']:,.0f}**, our batched "
+                  f"`PixelTranslation` (two gathers) **{tr['pixel_translation']:,.0f}** "
+                  f"({tr['pixel_translation'] / tr['keras_random_translation']:.1f}x)."]
     lb, la = data["load_before"], data["load_after"]
     lines += ["", f"Load average (1, 5, 15 min) before: {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f}; after: "
               f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f}.", "", f"Command: `{data['command']}`", ""]
@@ -130,7 +183,9 @@ def main(argv=None):
         parser.error(f"--steps must be >= 1. Received: {args.steps}")
     data = {"command": ".venv/bin/python benchmarks/flops_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:]), "load_before": list(os.getloadavg())}
+    data["cpu"] = cpu_features()
     data["peak_gflops"] = peak_gflops(args.peak_seconds)
+    data["translation_images_per_second"] = translation_throughput()
     data["recipes"] = [measure_recipe(p, args.steps) for p in args.recipes]
     data["load_after"] = list(os.getloadavg())
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -7,7 +7,7 @@ import sys
 import traceback
 import warnings
 
-from deeprob_keras.cli_errors import Parser, output_dir, output_file, user_error, verbose_requested
+from deeprob_keras.cli_errors import Parser, int_at_least, output_dir, output_file, user_error, verbose_requested
 
 
 # The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer).
@@ -44,7 +44,10 @@ def cmd_train(args):
         return _train_multi_worker(recipe, out)
     if _finished_already(recipe, out, args.overwrite):
         return 0
-    result = train_recipe(recipe, out, verbose=1 if sys.stdout.isatty() else 2)
+    from deeprob_keras.training.strategy import choose_strategy
+
+    strategy = choose_strategy(args.strategy, args.cpu_replicas)
+    result = train_recipe(recipe, out, strategy=strategy, verbose=1 if sys.stdout.isatty() else 2)
     m = result.metrics
     print(f"\ntest accuracy: {m['test_accuracy']:.4f}   test loss: {m['test_loss']:.4f}   "
           f"epochs: {m['epochs_run']}   median epoch: {m['seconds_per_epoch']:.1f} s")
@@ -204,6 +207,11 @@ def build_parser():
     p.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
     p.add_argument("--overwrite", action="store_true",
                    help="delete the run that --out holds (finished or backed up) and train from scratch")
+    p.add_argument("--strategy", choices=("auto", "default", "mirrored"), default="auto",
+                   help="auto (default): MirroredStrategy over the GPUs when there are 2 or more; "
+                        "default: one device; mirrored: MirroredStrategy over every visible GPU")
+    p.add_argument("--cpu-replicas", type=int_at_least(2), default=None,
+                   help="mirror over N logical CPU devices (tests and demos without accelerators; N >= 2)")
     p.add_argument("--multi-worker", action="store_true",
                    help="one worker of a MultiWorkerMirroredStrategy cluster described by TF_CONFIG")
     p.set_defaults(func=cmd_train)

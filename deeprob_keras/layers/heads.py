@@ -24,8 +24,9 @@ def classifier_head(x, num_classes, spec, regularizer):
     """
     if spec.head_dropout > 0:
         x = keras.layers.Dropout(spec.head_dropout, name="head_dropout")(x)
+    # float32 whatever the global dtype policy: a softmax in bfloat16 loses the loss's precision.
     if spec.head == "dropconnect":
         return DropConnectDense(num_classes, rate=spec.head_dropconnect, activation="softmax",
-                                kernel_regularizer=regularizer, name="classifier")(x)
+                                kernel_regularizer=regularizer, name="classifier", dtype="float32")(x)
     return keras.layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer,
-                              name="classifier")(x)
+                              name="classifier", dtype="float32")(x)

@@ -139,6 +139,9 @@ class TrainingSpec:
     epochs: int = spec(10, range=(1, None))
     batch_size: int = spec(128, range=(1, None), doc="per replica")
     jit_compile: bool = spec(False, doc="XLA; measured 1.7x slower on 2 CPU cores")
+    precision: str = spec("float32", choices=("float32", "mixed_bfloat16"),
+                          doc="mixed_bfloat16: bfloat16 compute, float32 weights (fast only where the CPU/GPU has "
+                              "bfloat16 units, e.g. AVX512_BF16/AMX; measure first: benchmarks/flops_efficiency.py)")
     ensemble_members: int = spec(1, range=(1, 32), doc="N independently trained models (seeds seed..seed+N-1)")
     steps_per_execution: int = spec(1, range=(1, None))
 

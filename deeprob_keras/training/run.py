@@ -26,6 +26,7 @@ from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
 from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
+from deeprob_keras.training.precision import dtype_policy
 from deeprob_keras.training.export import export_serving_version
 from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size, label_form
 from deeprob_keras.training import run_dir
@@ -170,7 +171,8 @@ def build_compiled_model(recipe, datasets, strategy, global_batch_size=None, pla
     schedule = build_schedule(plan.schedule_spec(recipe.schedule), plan.learning_rate, plan.steps_per_epoch,
                               plan.epochs)
     with strategy.scope():
-        model = build_model(recipe, datasets.image_shape, datasets.num_classes)
+        with dtype_policy(recipe.training.precision):
+            model = build_model(recipe, datasets.image_shape, datasets.num_classes)
         model.compile(
             optimizer=build_optimizer(recipe.optimizer, schedule, model=model),
             loss=build_loss(recipe.regularization, datasets.num_classes, plan.one_hot),

@@ -19,8 +19,9 @@ def test_tiny_recipe_writes_table_with_flops_and_peak(tmp_path):
     data = json.loads((tmp_path / "eff.json").read_text())
     assert data["peak_gflops"]["matmul_2048"] > 0 and data["peak_gflops"]["conv3x3_56x56x128"] > 0
     (r,) = data["recipes"]
-    assert set(r["images_per_second"]) == {"pipeline", "in_memory", "compiled_loop"}
+    assert set(r["images_per_second"]) == {"pipeline", "in_memory", "compiled_loop", "pipeline_bfloat16"}
     assert r["train_flops_per_example"] > 0
     for key, rate in r["images_per_second"].items():
         assert r["gflops"][key] == pytest.approx(rate * r["train_flops_per_example"] / 1e9)
     assert "| tiny |" in out.read_text()
+    assert set(data["translation_images_per_second"]) == {"keras_random_translation", "pixel_translation"}

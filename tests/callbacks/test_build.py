@@ -6,6 +6,7 @@ import pytest
 
 import keras
 
+from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint
 from deeprob_keras.callbacks import (LearningCurves, NonFiniteLossStop, SnapshotEnsemble,
                                      UpdateRatioMonitor, build_callbacks)
 from deeprob_keras.recipe.schema import CallbacksSpec, OptimizerSpec
@@ -29,7 +30,7 @@ def test_default_spec(tmp_path):
     out = str(tmp_path / "run")
     callbacks = build_callbacks(CallbacksSpec(), out, OptimizerSpec())
     types = [type(c) for c in callbacks]
-    assert types == [keras.callbacks.BackupAndRestore, NonFiniteLossStop, keras.callbacks.ModelCheckpoint,
+    assert types == [keras.callbacks.BackupAndRestore, NonFiniteLossStop, BestCheckpoint,
                      LearningCurves, keras.callbacks.CSVLogger, keras.callbacks.TensorBoard]
     _fit(callbacks)
     for name in ("best.keras", "learning_curves.png", "history.csv"):
@@ -45,7 +46,7 @@ def test_full_spec_order_and_outputs(tmp_path):
     callbacks = build_callbacks(spec, out, OptimizerSpec(use_ema=True), snapshot_steps=[5, 10])
     types = [type(c) for c in callbacks]
     assert types == [keras.callbacks.BackupAndRestore, NonFiniteLossStop, UpdateRatioMonitor, SnapshotEnsemble,
-                     keras.callbacks.SwapEMAWeights, keras.callbacks.ModelCheckpoint,
+                     keras.callbacks.SwapEMAWeights, BestCheckpoint,
                      keras.callbacks.EarlyStopping, LearningCurves, keras.callbacks.CSVLogger,
                      keras.callbacks.TensorBoard]
     stop = callbacks[6]

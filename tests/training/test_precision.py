@@ -1,0 +1,40 @@
+"""training.precision: bfloat16 compute with float32 weights, a float32 classifier, the global policy restored."""
+
+import keras
+import numpy as np
+import pytest
+
+from deeprob_keras.recipe import recipe_from_dict
+from deeprob_keras.models import build_model
+from deeprob_keras.training.precision import dtype_policy
+
+
+def _model(precision):
+    recipe = recipe_from_dict({"model": {"widths": [4, 8]}, "training": {"precision": precision}})
+    with dtype_policy(recipe.training.precision):
+        return build_model(recipe, (12, 12, 1), 3)
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_keeps_float32_weights_and_output():
+    before = keras.config.dtype_policy().name
+    model = _model("mixed_bfloat16")
+    assert keras.config.dtype_policy().name == before  # restored
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == "bfloat16" for layer in convs)
+    assert all(w.dtype == "float32" for w in model.weights)
+    out = model(np.random.default_rng(0).uniform(size=(2, 12, 12, 1)).astype("float32"))
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_float32_is_unchanged():
+    model = _model("float32")
+    assert all(layer.compute_dtype == "float32" for layer in model.layers if hasattr(layer, "compute_dtype"))
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="name"):
+        with dtype_policy("float16"):
+            pass
+    with pytest.raises(Exception, match="precision"):
+        recipe_from_dict({"training": {"precision": "float16"}})
