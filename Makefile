@@ -3,7 +3,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup demo train test bench image print-image
+.PHONY: setup demo train test bench image print-image lock
 
 # The container image of the Kubeflow pipeline: by default the name that the pipeline
 # itself uses (PipelineConfig.kubeflow_image in pipeline/config.py), read from there so
@@ -37,3 +37,9 @@ image:
 
 print-image:
 	@echo $(IMAGE)
+
+# Rewrites constraints.txt from the working venv (after a dependency change and a green make test).
+lock: setup
+	@{ sed -n '/^#/p' constraints.txt; $(VENV)/bin/python -m pip freeze --exclude-editable | grep -v '^deeprob-keras'; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+	@echo "constraints.txt: $$(grep -vc '^#' constraints.txt) packages"

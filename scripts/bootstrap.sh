@@ -31,11 +31,12 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.deeprob-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   # Everything: the library, the TFX pipeline extra (deeprob_pipeline) and the test tools.
   echo "==> installing deeprob-keras[pipeline,test] and its pinned stack into $VENV (first time: a few minutes, ~3.4 GB)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e ".[pipeline,test]"
+  # constraints.txt pins every package to the set the tests passed with (see its header).
+  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[pipeline,test]"
   touch "$stamp"
 fi
 
