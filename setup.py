@@ -9,7 +9,8 @@ from setuptools import find_packages, setup
 
 setup(
     packages=find_packages(include=["deeprob_keras", "deeprob_keras.*"]) + [
-        "deeprob_pipeline" + name[len("pipeline"):] for name in find_packages(include=["pipeline", "pipeline.*"])],
+        "deeprob_pipeline" + name[len("pipeline"):] for name in find_packages(include=["pipeline", "pipeline.*"])]
+    + ["deeprob_pipeline.configs"],  # example configs: data only, no __init__.py
     package_dir={"deeprob_pipeline": "pipeline"},
-    package_data={"deeprob_pipeline": ["configs/*.yaml"]},
+    package_data={"deeprob_pipeline.configs": ["*.yaml"]},
 )

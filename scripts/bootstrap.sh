@@ -34,9 +34,10 @@ stamp="$VENV/.deeprob-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   # Everything: the library, the TFX pipeline extra (deeprob_pipeline) and the test tools.
   echo "==> installing deeprob-keras[pipeline,test] and its pinned stack into $VENV (first time: a few minutes, ~3.4 GB)"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  # -qq: errors only (a mirror-less index in a global pip.conf otherwise prints hundreds of warnings).
+  "$VENV/bin/python" -m pip install -qq --upgrade pip
   # constraints.txt pins every package to the set the tests passed with (see its header).
-  "$VENV/bin/python" -m pip install --quiet -c constraints.txt -e ".[pipeline,test]"
+  "$VENV/bin/python" -m pip install -qq -c constraints.txt -e ".[pipeline,test]"
   touch "$stamp"
 fi
 
