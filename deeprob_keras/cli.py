@@ -10,8 +10,8 @@ import warnings
 from deeprob_keras.cli_errors import Parser, int_at_least, output_dir, output_file, user_error, verbose_requested
 
 
-# The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer).
-PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli")
+# The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer, retrieve).
+PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli", "deeprob_keras.retrieval.cli")
 # Sub-commands that other packages add: entry points `name = "module:add_fn [extra]"`
 # (pyproject.toml). The library never imports them by name.
 ENTRY_POINT_GROUP = "deeprob.commands"
