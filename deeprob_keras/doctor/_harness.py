@@ -1,25 +1,30 @@
 """Shared plumbing of the diagnostic steps: a regularization-free recipe, fixed
 batches, a compiled per-step train function that returns the batch's own loss."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.models import build_model
 from deeprob_keras.recipe import with_overrides
+from deeprob_keras.recipe.schema import AugmentationSpec
 from deeprob_keras.training import build_optimizer, load_recipe_datasets
 from deeprob_keras.training.plan import global_batch_size
 
+# Every augmentation key at its schema default, which is "off": derived from the schema so
+# that a new augmentation cannot stay on in the doctor's regularization-free runs.
+NO_AUGMENTATION = {f"augmentation.{name}": value
+                   for name, value in dataclasses.asdict(AugmentationSpec()).items()}
+
 # Everything that regularizes: the penalty, label smoothing, dropout, DropConnect,
-# stochastic depth, augmentation, EMA and decoupled weight decay.
+# stochastic depth, augmentation (and its test-time views), EMA and decoupled weight decay.
 NO_REGULARIZATION = {
     "regularization.penalty": "none", "regularization.l1": 0.0, "regularization.l2": 0.0,
     "regularization.label_smoothing": 0.0,
     "model.head_dropout": 0.0, "model.head": "dense", "model.stochastic_depth": 0.0,
-    "augmentation.flip": False, "augmentation.scale_min": None, "augmentation.scale_max": None,
-    "augmentation.crop_size": None, "augmentation.brightness": 0.0, "augmentation.contrast": 0.0,
-    "augmentation.pca_lighting": 0.0, "augmentation.random_erasing": 0.0,
-    "augmentation.randaugment_ops": 0, "augmentation.mixup_alpha": 0.0, "augmentation.cutmix_alpha": 0.0,
+    **NO_AUGMENTATION,
     "optimizer.weight_decay": 0.0, "optimizer.use_ema": False,
     "schedule.name": "constant", "schedule.warmup_epochs": 0.0,
 }
