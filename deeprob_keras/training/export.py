@@ -6,7 +6,10 @@ Keras 3 cannot write a SavedModel through `model.save`, and TFMA cannot read a
 - `serving_default`: a batch of serialized `tf.Example`s (feature `image`: PNG
   bytes, `label` ignored) -> {"probabilities", "classes"};
 - `serving_images`: a float32 image batch in [0, 1] of the model's input shape
-  -> {"probabilities", "classes"}.
+  -> {"probabilities", "classes"};
+- `embeddings` (when the model has a `features` layer, the pooled features):
+  serialized `tf.Example`s as for `serving_default` -> {"embeddings"}, the
+  L2-normalized features that a retrieval index (`deeprob_keras.retrieval`) holds.
 
 The SavedModel is written to a temporary folder and renamed into place, so a
 version directory is either complete or absent.
@@ -21,6 +24,7 @@ import tensorflow as tf
 
 from deeprob_keras.data.example_codec import decode_examples
 from deeprob_keras.data.pipelines import preprocess_images
+from deeprob_keras.retrieval.embeddings import embedding_model, pooled_features_layer
 
 
 def _outputs(probabilities):
@@ -54,6 +58,15 @@ def build_serving_module(model, raw_image_shape, image_size=None, channels=None,
 
     module.serve_examples = serve_examples
     module.serve_images = serve_images
+    if pooled_features_layer(model) is not None:
+        module.embedder = embedding_model(model, pooled_features_layer(model))
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        def embed_examples(examples):
+            images, _ = decode_examples(examples, channels=raw_c, height=raw_h, width=raw_w)
+            return {"embeddings": module.embedder(preprocess_images(images, image_size, channels), training=False)}
+
+        module.embed_examples = embed_examples
     return module
 
 
@@ -66,8 +79,10 @@ def export_saved_model(model, directory, raw_image_shape, image_size=None, chann
     module = build_serving_module(model, raw_image_shape, image_size, channels, input_shape)
     tmp = tempfile.mkdtemp(prefix=".partial-", dir=parent)
     try:
-        tf.saved_model.save(module, tmp, signatures={
-            "serving_default": module.serve_examples, "serving_images": module.serve_images})
+        signatures = {"serving_default": module.serve_examples, "serving_images": module.serve_images}
+        if hasattr(module, "embed_examples"):
+            signatures["embeddings"] = module.embed_examples
+        tf.saved_model.save(module, tmp, signatures=signatures)
         if class_names:
             with open(os.path.join(tmp, "assets.extra_class_names.txt"), "w") as f:
                 f.write("\n".join(class_names) + "\n")
