@@ -89,7 +89,8 @@ def embedding_model(model, layer=None, spatial="avg"):
         raise UnknownLayer(layer, names, model.name)
     x = _to_vectors(model.get_layer(layer).output, spatial, layer)
     out = keras.layers.UnitNormalization(axis=-1, name=f"{layer}_l2")(x)  # = l2_normalize
-    return keras.Model(model.inputs, out, name=f"{model.name}_{layer}_embeddings")
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs  # no structure warning on calls
+    return keras.Model(inputs, out, name=f"{model.name}_{layer}_embeddings")
 
 
 def unit_scale(images):
