@@ -39,22 +39,11 @@ def _load_model(path):
     return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
-def _preprocess_for(model, image_shape):
-    """uint8 images of `image_shape` -> the model's input: [0, 1] floats, resized / re-channelled to it."""
-    from deeprob_keras.data import preprocess_images
-
-    h, w, c = model.input_shape[1:]
-    if h != w and tuple(image_shape[:2]) != (h, w):
-        raise UsageError(f"the model's input is {h}x{w} (not square) and the images are "
-                         f"{image_shape[0]}x{image_shape[1]}: resize them yourself")
-    size = None if tuple(image_shape[:2]) == (h, w) else h
-    return lambda images: preprocess_images(images, size, c)
-
-
 def retrieve(model_path, layer, queries, k, out, dataset=None, gallery=None, spatial="avg", seed=0, rows=8):
     """The command's work; returns the result dict (also written to `out/precision.json`)."""
     from deeprob_keras.data import load_arrays
-    from deeprob_keras.retrieval.embeddings import UnknownLayer, compute_embeddings, embedding_model
+    from deeprob_keras.retrieval.embeddings import (UnknownLayer, compute_embeddings, embedding_model,
+                                                    model_preprocessing)
     from deeprob_keras.retrieval.exact_knn import exact_knn
     from deeprob_keras.retrieval.figure import plot_retrievals
     from deeprob_keras.retrieval.precision import neighbour_hits, precision_at_k
@@ -73,7 +62,10 @@ def retrieve(model_path, layer, queries, k, out, dataset=None, gallery=None, spa
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(test_x), size=min(queries, len(test_x)), replace=False))
     query_x, query_y = test_x[pick], test_y[pick]
-    preprocess = _preprocess_for(model, train_x.shape[1:])
+    try:
+        preprocess = model_preprocessing(model, train_x.shape[1:])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     gallery_e = compute_embeddings(embedder, train_x, preprocess=preprocess)
     query_e = compute_embeddings(embedder, query_x, preprocess=preprocess)
     _, idx = exact_knn(query_e, gallery_e, k)

@@ -130,6 +130,19 @@ def compute_embeddings(embedder, images, batch_size=256, preprocess=unit_scale):
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
+def model_preprocessing(model, image_shape):
+    """A batch function: uint8 images of `image_shape` (H, W, C) -> `model`'s input (floats in [0, 1],
+    resized to its square input and converted to its channels when they differ)."""
+    from deeprob_keras.data.pipelines import preprocess_images
+
+    h, w, c = model.input_shape[1:]
+    if h != w and tuple(image_shape[:2]) != (h, w):
+        raise ValueError(f"the model's input is {h}x{w} (not square) and the images are "
+                         f"{image_shape[0]}x{image_shape[1]}: resize them first")
+    size = None if tuple(image_shape[:2]) == (h, w) else h
+    return lambda images: preprocess_images(images, size, c)
+
+
 def pixel_vectors(images):
     """Raw pixels as float32 vectors in [0, 1], (N, H*W*C): the lecture's appearance baseline (not normalized)."""
     images = np.asarray(images)

@@ -51,7 +51,8 @@ def test_memmap_gallery(tmp_path):
     np.save(path, gallery)
     mm = np.load(path, mmap_mode="r")
     queries = rng.normal(size=(4, 8)).astype(np.float32)
-    np.testing.assert_array_equal(exact_knn(queries, mm, 6, gallery_chunk=16)[1], reference(queries, gallery, 6, "inner_product")[1])
+    np.testing.assert_array_equal(exact_knn(queries, mm, 6, gallery_chunk=16)[1],
+                                  reference(queries, gallery, 6, "inner_product")[1])
 
 
 def test_index_add_in_parts_equals_one_gallery():

@@ -1,4 +1,5 @@
-"""The exported SavedModel has an `embeddings` signature beside `serving_default`: the model's pooled features, L2-normalized."""
+"""The exported SavedModel has an `embeddings` signature beside `serving_default`: the model's pooled
+features, L2-normalized."""
 
 import keras
 import numpy as np
