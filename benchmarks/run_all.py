@@ -2,7 +2,9 @@
 
 Benchmarks (each its own script, each writing a Markdown results file):
 augmentation throughput, callback overhead, regularization overhead,
-ensembles, transfer learning, ablation, and the wall time of `make demo`
+ensembles, transfer learning, ablation, the low-data ablation (100 and 500
+images per class, equal optimizer steps; resumable, each invocation stops
+before 110 min), and the wall time of `make demo`
 (the pipeline on its defaults).
 `--budget small` (~20-25 min on an idle 2-core machine) maps to short settings
 of each script and writes their results under benchmarks/results/small/
@@ -52,6 +54,8 @@ def commands(budget):
             "transfer": (["--seeds", "0", "1", "2", "--resume"], [f"{rel}/transfer.md"]),
             # resumes from benchmarks/results/ablation.json: arms already there are not trained again
             "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
+            # resumes from benchmarks/results/ablation_low_data.json; stops before 110 min (rerun to go on)
+            "ablation_low_data": (["--seeds", "3"], [f"{rel}/ablation_low_data.md"]),
             "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
@@ -67,6 +71,9 @@ def commands(budget):
         "transfer": (["--work-dir", f"{work}/transfer", "--out", rel], [f"{rel}/transfer.md"]),
         # the settings of the committed benchmarks/results/ablation.json: resumes from it (instant when complete)
         "ablation": (["--epochs", "3", "--limit-examples", "12000"], ["benchmarks/results/ablation.md"]),
+        "ablation_low_data": (["--per-class", "100", "--steps", "200", "--seeds", "1", "--arms",
+                               "baseline,l2,flip+tta", "--out", rel, "--work-dir", f"{work}/ablation_low_data"],
+                              [f"{rel}/ablation_low_data.md"]),
         "pipeline_wall_time": (["--out", f"{rel}/pipeline_wall_time.md"], [f"{rel}/pipeline_wall_time.md"]),
         "default_recipe": (["--out", f"{rel}/default_recipe.md", "--work-dir", f"{work}/default_recipe"],
                            [f"{rel}/default_recipe.md"]),
@@ -88,6 +95,7 @@ PRODUCED_BY = {
     "ensemble_comparison": "see the Command line inside the file",
     "transfer": "see the Reproduce line inside the file",
     "ablation": "see the Command line inside the file",
+    "ablation_low_data": "see the Latest command line inside the file",
     "pipeline_wall_time": ".venv/bin/python benchmarks/pipeline_wall_time.py",
     "default_recipe": "see the Command line inside the file",
     "time_to_accuracy": "see the Command line inside the file",
