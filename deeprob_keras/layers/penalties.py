@@ -2,7 +2,15 @@
 
 import keras
 
-PENALTIES = ("none", "l2", "l1", "elastic_net")
+from deeprob_keras.registry import Registry
+
+# regularization.penalty -> builder(l1, l2) of the regularizer. The recipe's choices come from here.
+PENALTIES = Registry("regularization.penalty", {
+    "none": lambda l1, l2: None,
+    "l2": lambda l1, l2: keras.regularizers.L2(l2),
+    "l1": lambda l1, l2: keras.regularizers.L1(l1),
+    "elastic_net": lambda l1, l2: keras.regularizers.L1L2(l1=l1, l2=l2),
+})
 # (variable attribute, constructor/config attribute) of the layers we penalize.
 _KERNEL_ATTRIBUTES = (("kernel", "kernel_regularizer"),
                       ("depthwise_kernel", "depthwise_regularizer"),
@@ -26,20 +34,12 @@ def kernel_regularizer(penalty="none", l1=0.0, l2=0.0):
     Example:
     >>> keras.layers.Dense(10, kernel_regularizer=kernel_regularizer("l2", l2=5e-4))
     """
-    if penalty not in PENALTIES:
-        raise ValueError(
-            f"Invalid value for argument `penalty`. Expected one of {PENALTIES}. Received: penalty={penalty!r}")
+    build = PENALTIES[penalty]
     for name, value in (("l1", l1), ("l2", l2)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(
                 f"Invalid value for argument `{name}`. Expected a float value >= 0. Received: {name}={value}")
-    if penalty == "l2":
-        return keras.regularizers.L2(float(l2))
-    if penalty == "l1":
-        return keras.regularizers.L1(float(l1))
-    if penalty == "elastic_net":
-        return keras.regularizers.L1L2(l1=float(l1), l2=float(l2))
-    return None
+    return build(float(l1), float(l2))
 
 
 def build_kernel_regularizer(regularization):

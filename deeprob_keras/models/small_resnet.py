@@ -10,6 +10,18 @@ import keras
 
 from deeprob_keras.layers import FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates
 from deeprob_keras.layers.heads import classifier_head
+from deeprob_keras.recipe.choices import POOLING_NAMES
+from deeprob_keras.registry import Registry
+
+# model.pooling -> builder(spec, name) of the layer that downsamples between stages, or None when the
+# first convolution of the stage does it (stride 2). Its names must be the recipe's POOLING_NAMES
+# (checked here, at import).
+POOLINGS = Registry("model.pooling", {
+    "stride": None,
+    "max": lambda spec, name: keras.layers.MaxPooling2D(2, name=name),
+    "fractional_max": lambda spec, name: FractionalMaxPooling2D(pooling_ratio=spec.fractional_pooling_ratio,
+                                                                name=name),
+}, declared=POOLING_NAMES)
 
 
 def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9):
@@ -20,14 +32,6 @@ def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_m
         x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     if relu:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
-    return x
-
-
-def _downsample(x, spec, name):
-    if spec.pooling == "max":
-        return keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
-    if spec.pooling == "fractional_max":
-        return FractionalMaxPooling2D(pooling_ratio=spec.fractional_pooling_ratio, name=f"{name}_pool")(x)
     return x
 
 
@@ -55,15 +59,16 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
         rates = [spec.stochastic_depth] * num_blocks
     inputs = keras.Input(shape=input_shape, name="images")
     x = _conv_bn(inputs, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum)
+    pool = POOLINGS[spec.pooling]
     block = 0
     for stage, filters in enumerate(spec.widths):
         for j in range(spec.blocks_per_stage):
             strides = 1
             if stage > 0 and j == 0:
-                if spec.pooling == "stride":
+                if pool is None:
                     strides = 2
                 else:
-                    x = _downsample(x, spec, f"stage{stage}")
+                    x = pool(spec, f"stage{stage}_pool")(x)
             x = residual_block(x, filters, strides, rates[block], regularizer, spec.batch_norm,
                                f"stage{stage}_block{j}", bn_momentum=spec.bn_momentum)
             block += 1

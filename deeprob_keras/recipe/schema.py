@@ -3,7 +3,8 @@
 A recipe file (YAML) maps onto `Recipe`; `deeprob_keras.recipe.load_recipe`
 validates it. Sections are owned by the builder that consumes them
 (`build_model`, `build_optimizer`, `build_schedule`, `build_augmentation`,
-`build_callbacks`, `build_loss`).
+`build_callbacks`, `build_loss`); the allowed names of each named choice come
+from `deeprob_keras.recipe.choices` (the builders' registries).
 """
 
 import dataclasses
@@ -11,6 +12,7 @@ import difflib
 import os
 from typing import Optional
 
+from deeprob_keras.recipe import choices
 from deeprob_keras.recipe.validation import spec
 
 UNIT = (0.0, 1.0)
@@ -33,18 +35,18 @@ class DataSpec:
 
 @dataclasses.dataclass
 class ModelSpec:
-    name: str = spec("small_resnet", choices=("small_resnet", "mlp", "backbone"),
+    name: str = spec("small_resnet", choices=choices.MODEL_NAMES,
                      doc="backbone = a pretrained network with a new head, configured by the `transfer` section")
     widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
     blocks_per_stage: int = spec(1, range=(1, 16))
     batch_norm: bool = spec(True)
     bn_momentum: float = spec(0.9, range=UNIT, hi_open=True, doc="BatchNorm moving-average momentum (Keras's 0.99 lags on short runs)")
     head_dropout: float = spec(0.0, range=UNIT, hi_open=True, doc="inverted dropout before the classifier")
-    head: str = spec("dense", choices=("dense", "dropconnect"), doc="classifier layer")
+    head: str = spec("dense", choices=choices.HEAD_NAMES, doc="classifier layer")
     head_dropconnect: float = spec(0.5, range=UNIT, hi_open=True, doc="DropConnect rate when head=dropconnect")
     stochastic_depth: float = spec(0.0, range=UNIT, hi_open=True, doc="drop rate of the deepest residual block")
     stochastic_depth_linear_decay: bool = spec(True, doc="drop rate grows linearly with depth up to stochastic_depth")
-    pooling: str = spec("stride", choices=("stride", "max", "fractional_max"), doc="how stages downsample")
+    pooling: str = spec("stride", choices=choices.POOLING_NAMES, doc="how stages downsample")
     fractional_pooling_ratio: float = spec(1.4142135623730951, range=(1.0, 2.0), lo_open=True)
     fractional_pooling_test_samples: int = spec(
         1, range=(1, 256), doc="pooling=fractional_max: inference (evaluation, export, serving) averages K passes "
@@ -53,7 +55,7 @@ class ModelSpec:
 
 @dataclasses.dataclass
 class OptimizerSpec:
-    name: str = spec("sgd", choices=("sgd", "adam", "adamw", "rmsprop", "adagrad"))
+    name: str = spec("sgd", choices=choices.OPTIMIZER_NAMES)
     learning_rate: float = spec(0.05, range=(0.0, None), lo_open=True)
     momentum: float = spec(0.9, range=UNIT, hi_open=True)
     nesterov: bool = spec(True)
@@ -67,7 +69,7 @@ class OptimizerSpec:
 
 @dataclasses.dataclass
 class ScheduleSpec:
-    name: str = spec("cosine", choices=("constant", "step", "cosine", "linear", "inverse_sqrt", "cosine_restarts"))
+    name: str = spec("cosine", choices=choices.SCHEDULE_NAMES)
     warmup_epochs: float = spec(0.0, range=(0.0, None),
                                 doc="linear warmup; a run gets min(warmup_epochs, 0.25 x training.epochs)")
     boundaries_epochs: list[float] = spec(default_factory=lambda: [30.0, 60.0, 90.0], range=(0.0, None), doc="step schedule")
@@ -79,7 +81,7 @@ class ScheduleSpec:
 
 @dataclasses.dataclass
 class RegularizationSpec:
-    penalty: str = spec("none", choices=("none", "l2", "l1", "elastic_net"), doc="added to the loss, kernels only")
+    penalty: str = spec("none", choices=choices.PENALTY_NAMES, doc="added to the loss, kernels only")
     l2: float = spec(0.0, range=(0.0, None), doc="lambda of l2 (and beta of elastic_net)")
     l1: float = spec(0.0, range=(0.0, None), doc="lambda of l1 (and of elastic_net)")
     label_smoothing: float = spec(0.0, range=UNIT, hi_open=True)
@@ -96,12 +98,12 @@ class AugmentationSpec:
     contrast: float = spec(0.0, range=UNIT)
     pca_lighting: float = spec(0.0, range=(0.0, None), doc="AlexNet PCA lighting std (RGB data)")
     random_erasing: float = spec(0.0, range=UNIT, doc="probability of erasing a rectangle")
-    erasing_fill: str = spec("random", choices=("zero", "mean", "random"))
+    erasing_fill: str = spec("random", choices=choices.ERASING_FILLS)
     randaugment_ops: int = spec(0, range=(0, 14), doc="N of RandAugment (0 = off)")
     randaugment_magnitude: float = spec(0.5, range=UNIT, doc="M of RandAugment, as a fraction of the max")
     mixup_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of Mixup (0 = off)")
     cutmix_alpha: float = spec(0.0, range=(0.0, None), doc="Beta(a, a) of CutMix (0 = off)")
-    tta: str = spec("none", choices=("none", "flip", "ten_crop", "scales", "flip_translate", "multi_scale_crops"),
+    tta: str = spec("none", choices=choices.TTA_MODES,
                    doc="test-time augmentation")
     tta_crop_size: int = spec(24, range=(1, None), doc="ten_crop: side of the 4 corner + centre crops")
     tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales / multi_scale_crops: sizes averaged over (multi_scale_crops: each >= the image side)")
@@ -139,7 +141,7 @@ class TrainingSpec:
     epochs: int = spec(10, range=(1, None))
     batch_size: int = spec(128, range=(1, None), doc="per replica")
     jit_compile: bool = spec(False, doc="XLA; measured 1.7x slower on 2 CPU cores")
-    precision: str = spec("float32", choices=("float32", "mixed_bfloat16"),
+    precision: str = spec("float32", choices=choices.PRECISIONS,
                           doc="mixed_bfloat16: bfloat16 compute, float32 weights (fast only where the CPU/GPU has "
                               "bfloat16 units, e.g. AVX512_BF16/AMX; measure first: benchmarks/flops_efficiency.py)")
     ensemble_members: int = spec(1, range=(1, 32), doc="N independently trained models (seeds seed..seed+N-1)")
@@ -149,10 +151,10 @@ class TrainingSpec:
 @dataclasses.dataclass
 class SearchParam:
     name: str = spec("", doc="dotted recipe key, e.g. optimizer.learning_rate")
-    kind: str = spec("float", choices=("float", "int", "choice"))
+    kind: str = spec("float", choices=choices.SEARCH_KINDS)
     min: Optional[float] = spec(None)
     max: Optional[float] = spec(None)
-    sampling: str = spec("linear", choices=("linear", "log"))
+    sampling: str = spec("linear", choices=choices.SEARCH_SAMPLINGS)
     values: Optional[list] = spec(None)
 
 

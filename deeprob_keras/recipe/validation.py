@@ -12,6 +12,8 @@ import math
 import types
 import typing
 
+from deeprob_keras.registry import unknown_choice_message
+
 
 class RecipeError(ValueError):
     """A recipe (or one of its values) is invalid; the message says why."""
@@ -104,11 +106,7 @@ def _check_metadata(value, meta, where):
         return
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-        extra = f" Did you mean {hint[0]!r}?" if hint else ""
-        raise RecipeError(
-            f"{where}: expected one of {list(choices)}. Received: {value!r}.{extra}"
-        )
+        raise RecipeError(unknown_choice_message(where, value, choices))
     rng = meta.get("range")
     if rng is not None:
         lo, hi = rng

@@ -2,6 +2,7 @@
 
 import math
 
+from deeprob_keras.registry import Registry
 from deeprob_keras.schedules import _checks
 from deeprob_keras.schedules.constant_schedule import ConstantSchedule
 from deeprob_keras.schedules.cosine_decay import CosineDecay
@@ -9,10 +10,7 @@ from deeprob_keras.schedules.cosine_restarts import CosineRestarts, cycle_end_st
 from deeprob_keras.schedules.inverse_sqrt_decay import InverseSqrtDecay
 from deeprob_keras.schedules.linear_decay import LinearDecay
 from deeprob_keras.schedules.linear_warmup import LinearWarmup
-from deeprob_keras.schedules.scaling import linear_scaling_rule
 from deeprob_keras.schedules.step_decay import StepDecay
-
-NAMES = ("constant", "step", "cosine", "linear", "inverse_sqrt", "cosine_restarts")
 
 
 def _to_steps(epochs, steps_per_epoch):
@@ -24,8 +22,7 @@ def _run_steps(spec, steps_per_epoch, epochs):
     """Validates the run length and the warmup; returns (total steps, warmup steps)."""
     steps_per_epoch = _checks.positive_int("steps_per_epoch", steps_per_epoch)
     epochs = _checks.positive_int("epochs", epochs)
-    if spec.name not in NAMES:
-        raise ValueError(f"Expected one of {NAMES}. Received: name={spec.name!r}")
+    SCHEDULES.check(spec.name)
     total = steps_per_epoch * epochs
     _checks.number_at_least("warmup_epochs", spec.warmup_epochs, 0.0)
     warmup = _to_steps(spec.warmup_epochs, steps_per_epoch)
@@ -62,25 +59,38 @@ def _step_boundaries(spec, steps_per_epoch, warmup):
     return [b - warmup for b in boundaries]
 
 
-def build_schedule(spec, base_learning_rate, steps_per_epoch, epochs,
-                   global_batch_size=None, base_batch_size=None):
+# schedule.name -> builder(spec, peak lr, steps_per_epoch, warmup steps, decay steps) of the decay
+# schedule (wrapped in LinearWarmup by `build_schedule`). The recipe's choices come from here.
+SCHEDULES = Registry("schedule.name", {
+    "constant": lambda spec, lr, steps_per_epoch, warmup, decay_steps: ConstantSchedule(lr),
+    "step": lambda spec, lr, steps_per_epoch, warmup, decay_steps: StepDecay(
+        lr, _step_boundaries(spec, steps_per_epoch, warmup), gamma=spec.gamma),
+    "cosine": lambda spec, lr, steps_per_epoch, warmup, decay_steps: CosineDecay(
+        lr, decay_steps, min_lr_fraction=spec.min_lr_fraction),
+    "linear": lambda spec, lr, steps_per_epoch, warmup, decay_steps: LinearDecay(lr, decay_steps),
+    "inverse_sqrt": lambda spec, lr, steps_per_epoch, warmup, decay_steps: InverseSqrtDecay(lr),
+    "cosine_restarts": lambda spec, lr, steps_per_epoch, warmup, decay_steps: CosineRestarts(
+        lr, _first_cycle_steps(spec, steps_per_epoch), cycle_mult=spec.cycle_mult,
+        min_lr_fraction=spec.min_lr_fraction),
+})
+
+
+def build_schedule(spec, learning_rate, steps_per_epoch, epochs):
     """Builds the learning-rate schedule described by a recipe's `schedule` section.
 
     Epoch quantities become whole steps (`round(epochs * steps_per_epoch)`):
     `warmup_epochs` -> W, `boundaries_epochs` (absolute epochs of the run,
     warmup included) -> step boundaries, `cycle_epochs` -> T_0. The decay
-    schedule gets `T = steps_per_epoch * epochs - W` steps and is wrapped in
-    `LinearWarmup` when W > 0. With `base_batch_size`, the peak rate is
-    `linear_scaling_rule(base_learning_rate, global_batch_size, base_batch_size)`.
+    schedule (`SCHEDULES[spec.name]`) gets `T = steps_per_epoch * epochs - W`
+    steps and is wrapped in `LinearWarmup` when W > 0. `learning_rate` is used
+    as given: the linear scaling rule belongs to the run plan
+    (`deeprob_keras.training.plan.RunPlan.learning_rate`).
 
     Args:
         spec: a `deeprob_keras.recipe.schema.ScheduleSpec`.
-        base_learning_rate: float > 0, the peak rate (before batch scaling).
+        learning_rate: float > 0, the peak rate.
         steps_per_epoch: int > 0.
         epochs: int > 0.
-        global_batch_size: int > 0, the batch over all replicas; needed with
-            `base_batch_size`.
-        base_batch_size: int > 0 or None (no scaling).
 
     Returns:
         A `keras.optimizers.schedules.LearningRateSchedule`.
@@ -93,28 +103,8 @@ def build_schedule(spec, base_learning_rate, steps_per_epoch, epochs,
     ('LinearWarmup', 100, 900)
     """
     total, warmup = _run_steps(spec, steps_per_epoch, epochs)
-    lr = _checks.positive_number("base_learning_rate", base_learning_rate)
-    if base_batch_size is not None:
-        if global_batch_size is None:
-            raise ValueError(
-                "Expected a global_batch_size with base_batch_size (linear scaling rule). "
-                "Received: global_batch_size=None")
-        lr = linear_scaling_rule(lr, global_batch_size, base_batch_size)
-    decay_steps = total - warmup
-    name = spec.name
-    if name == "constant":
-        inner = ConstantSchedule(lr)
-    elif name == "step":
-        inner = StepDecay(lr, _step_boundaries(spec, steps_per_epoch, warmup), gamma=spec.gamma)
-    elif name == "cosine":
-        inner = CosineDecay(lr, decay_steps, min_lr_fraction=spec.min_lr_fraction)
-    elif name == "linear":
-        inner = LinearDecay(lr, decay_steps)
-    elif name == "inverse_sqrt":
-        inner = InverseSqrtDecay(lr)
-    else:
-        inner = CosineRestarts(lr, _first_cycle_steps(spec, steps_per_epoch),
-                               cycle_mult=spec.cycle_mult, min_lr_fraction=spec.min_lr_fraction)
+    lr = _checks.positive_number("learning_rate", learning_rate)
+    inner = SCHEDULES[spec.name](spec, lr, steps_per_epoch, warmup, total - warmup)
     return LinearWarmup(inner, warmup) if warmup else inner
 
 

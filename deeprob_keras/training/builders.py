@@ -2,7 +2,12 @@
 
 import keras
 
-OPTIMIZERS = {
+from deeprob_keras.recipe.choices import OPTIMIZER_NAMES
+from deeprob_keras.registry import Registry
+
+# optimizer.name -> builder(spec, learning rate or schedule, common keyword arguments); its names must be
+# the recipe's OPTIMIZER_NAMES (checked here, at import).
+OPTIMIZERS = Registry("optimizer.name", {
     "sgd": lambda spec, lr, common: keras.optimizers.SGD(
         learning_rate=lr, momentum=spec.momentum, nesterov=spec.nesterov, **common),
     "adam": lambda spec, lr, common: keras.optimizers.Adam(learning_rate=lr, **common),
@@ -10,7 +15,7 @@ OPTIMIZERS = {
     "rmsprop": lambda spec, lr, common: keras.optimizers.RMSprop(
         learning_rate=lr, momentum=spec.momentum, **common),
     "adagrad": lambda spec, lr, common: keras.optimizers.Adagrad(learning_rate=lr, **common),
-}
+}, declared=OPTIMIZER_NAMES)
 
 NORMALIZATION_LAYERS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization,
                         keras.layers.GroupNormalization)

@@ -4,7 +4,7 @@ import contextlib
 
 import keras
 
-PRECISIONS = ("float32", "mixed_bfloat16")
+from deeprob_keras.recipe.choices import PRECISIONS
 
 
 @contextlib.contextmanager

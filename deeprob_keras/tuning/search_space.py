@@ -11,9 +11,7 @@ and writes sampled values back into a new, validated recipe.
 import numbers
 
 from deeprob_keras.recipe import with_overrides
-
-KINDS = ("float", "int", "choice")
-SAMPLINGS = ("linear", "log")
+from deeprob_keras.recipe.choices import SEARCH_KINDS as KINDS, SEARCH_SAMPLINGS as SAMPLINGS
 
 
 def _scalar(value):

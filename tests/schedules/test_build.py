@@ -60,12 +60,12 @@ def test_fractional_epochs_round_to_whole_steps():
     assert schedule.schedule.first_cycle_steps == 15
 
 
-def test_linear_scaling_rule_applied():
-    spec = ScheduleSpec(name="constant")
-    schedule = build_schedule(spec, 0.1, steps_per_epoch=10, epochs=2, global_batch_size=1024, base_batch_size=256)
+def test_learning_rate_used_as_given():
+    # The linear scaling rule belongs to the run plan (RunPlan.learning_rate), not to build_schedule.
+    schedule = build_schedule(ScheduleSpec(name="constant"), 0.4, steps_per_epoch=10, epochs=2)
     assert float(schedule(7)) == pytest.approx(0.4)
-    unscaled = build_schedule(spec, 0.1, steps_per_epoch=10, epochs=2, global_batch_size=1024)
-    assert float(unscaled(7)) == pytest.approx(0.1)   # no base_batch_size: no scaling
+    with pytest.raises(TypeError, match="base_batch_size"):
+        build_schedule(ScheduleSpec(name="constant"), 0.1, 10, 2, base_batch_size=256)
 
 
 def test_restarts_and_snapshot_steps():
@@ -97,15 +97,14 @@ def test_snapshot_steps_need_cosine_restarts():
     (ScheduleSpec(name="cosine_restarts", cycle_epochs=0.0), {}, "cycle_epochs=0.0"),
     (ScheduleSpec(name="cosine_restarts", cycle_epochs=0.01), {}, "cycle_epochs=0.01"),
     (ScheduleSpec(name="cosine_restarts", cycle_mult=0.5), {}, "cycle_mult=0.5"),
-    (ScheduleSpec(), {"base_learning_rate": 0.0}, "base_learning_rate=0.0"),
-    (ScheduleSpec(), {"base_learning_rate": -0.1}, "base_learning_rate=-0.1"),
+    (ScheduleSpec(), {"learning_rate": 0.0}, "learning_rate=0.0"),
+    (ScheduleSpec(), {"learning_rate": -0.1}, "learning_rate=-0.1"),
     (ScheduleSpec(), {"steps_per_epoch": 0}, "steps_per_epoch=0"),
     (ScheduleSpec(), {"epochs": 0}, "epochs=0"),
-    (ScheduleSpec(), {"base_batch_size": 256}, "global_batch_size=None"),
-    (ScheduleSpec(name="nope"), {}, "name='nope'"),
+    (ScheduleSpec(name="cosin"), {}, r"^schedule.name: .*Received: 'cosin'. Did you mean 'cosine'\?$"),
 ])
 def test_bad_specs(spec, kwargs, match):
-    args = {"base_learning_rate": 0.1, "steps_per_epoch": 10, "epochs": 5, **kwargs}
+    args = {"learning_rate": 0.1, "steps_per_epoch": 10, "epochs": 5, **kwargs}
     with pytest.raises(ValueError, match=match):
         build_schedule(spec, **args)
 
