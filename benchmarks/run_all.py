@@ -62,6 +62,7 @@ def commands(budget):
             "time_to_accuracy": (["--seeds", "0", "1", "2"], [f"{rel}/time_to_accuracy.md"]),
             "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
+            "retrieval": ([], [f"{rel}/retrieval.md"]),
         }
     return {
         "augmentation": (["--seconds", "0.3"], [f"{rel}/augmentation.md"]),
@@ -84,6 +85,9 @@ def commands(budget):
                            f"{rel}/leave_one_out.md", "--work-dir", f"{work}/leave_one_out"],
                           [f"{rel}/leave_one_out.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
+        # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
+        "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
+                       f"{work}/retrieval", "--out", f"{rel}/retrieval.md"], [f"{rel}/retrieval.md"]),
     }
 
 
@@ -101,6 +105,7 @@ PRODUCED_BY = {
     "time_to_accuracy": "see the Command line inside the file",
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
+    "retrieval": "see the Command line inside the file",
 }
 
 
