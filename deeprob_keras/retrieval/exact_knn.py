@@ -21,12 +21,16 @@ from deeprob_keras.validation import invalid, is_int, one_of, positive_int
 METRICS = ("inner_product", "l2")
 
 
-@tf.function(reduce_retracing=True)
+_MATRIX = tf.TensorSpec([None, None], tf.float32)
+
+
+# One trace for every shape, k and metric (a signature of unknown dimensions).
+@tf.function(input_signature=[_MATRIX, tf.TensorSpec([None, None], tf.int64), _MATRIX, _MATRIX,
+                              tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.bool)])
 def _merge_chunk(best_scores, best_indices, queries, chunk, offset, k, l2):
     scores = tf.matmul(queries, chunk, transpose_b=True)
-    if l2:
-        scores = 2.0 * scores - tf.reduce_sum(tf.square(chunk), axis=1)[None, :] \
-            - tf.reduce_sum(tf.square(queries), axis=1, keepdims=True)
+    scores = tf.cond(l2, lambda: 2.0 * scores - tf.reduce_sum(tf.square(chunk), axis=1)[None, :]
+                     - tf.reduce_sum(tf.square(queries), axis=1, keepdims=True), lambda: scores)
     k_chunk = tf.minimum(k, tf.shape(chunk)[0])
     values, indices = tf.math.top_k(scores, k=k_chunk, sorted=True)
     values = tf.concat([best_scores, values], axis=1)  # the earlier (lower) indices first: ties keep them
@@ -69,7 +73,7 @@ def exact_knn(queries, gallery, k, metric="inner_product", query_chunk=1024, gal
         for g0 in range(0, len(gallery), gallery_chunk):
             chunk = tf.constant(np.asarray(gallery[g0:g0 + gallery_chunk], np.float32))
             best, best_idx = _merge_chunk(best, best_idx, q, chunk, tf.constant(g0, tf.int64),
-                                          tf.constant(k), metric == "l2")
+                                          tf.constant(k, tf.int32), tf.constant(metric == "l2"))
         all_scores.append(best.numpy())
         all_indices.append(best_idx.numpy())
     if not all_scores:
