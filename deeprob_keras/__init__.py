@@ -5,16 +5,15 @@ losses, schedules, augmentation, ensembles, transfer) with Keras, so `.keras` fi
 use them load with `load_model` (Keras's `safe_mode` stays on).
 """
 
-import os
-import sys
 import warnings
 
+from deeprob_keras import quiet as _quiet
+
 # The `deeprob` command (console script, or `python -m deeprob_keras.cli`) imports this
-# package, and with it TensorFlow, before `cli.main` runs: quiet TensorFlow's C++ logs
-# (CUDA stubs, cuFFT/cuDNN registration) here, unless --verbose or DEEPROB_VERBOSE=1.
-if (os.path.basename(sys.argv[0]) if sys.argv else "") in ("deeprob", "-m") and not (
-        "--verbose" in sys.argv or os.environ.get("DEEPROB_VERBOSE", "").lower() in ("1", "true", "yes")):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# package, and with it TensorFlow, before `cli.main` runs: set its log levels here, before
+# TensorFlow loads (deeprob_keras/quiet.py; --verbose or DEEPROB_VERBOSE=1 shows everything).
+if _quiet.running_as_command():
+    _quiet.quiet_logs()
 
 # google-api-core (pulled in by TFX/keras-cv) warns about Python 3.10 on every import.
 warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")

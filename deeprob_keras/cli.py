@@ -5,9 +5,9 @@ import importlib
 import os
 import sys
 import traceback
-import warnings
 
 from deeprob_keras.cli_errors import Parser, int_at_least, output_dir, output_file, user_error, verbose_requested
+from deeprob_keras.quiet import quiet_logs
 
 
 # The library's own feature modules that add sub-commands (doctor, lr-find, tune, transfer, retrieve).
@@ -17,13 +17,6 @@ PLUGIN_MODULES = ("deeprob_keras.doctor.cli", "deeprob_keras.transfer_cli", "dee
 ENTRY_POINT_GROUP = "deeprob.commands"
 # The install extra behind each optional command, for the hint when it is missing.
 OPTIONAL_COMMANDS = {"pipeline": "pipeline", "serve-check": "pipeline"}
-
-
-def _quiet(verbose=False):
-    # For the processes we start (multi-worker-local); deeprob_keras/__init__.py does the same for this one.
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.api_core.*")
 
 
 def _load(path, overrides):
@@ -250,7 +243,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = verbose_requested(argv)
     argv = [a for a in argv if a != "--verbose"]
-    _quiet(verbose)
+    quiet_logs(verbose)  # again, for `main(argv)` called from Python; the processes we start inherit the env
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as e:  # --help, or a bad flag value (one line, see cli_errors.Parser)

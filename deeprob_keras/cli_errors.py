@@ -10,15 +10,11 @@ import math
 import os
 import sys
 
+from deeprob_keras.quiet import verbose_requested  # noqa: F401  (re-exported: the command's --verbose)
+
 
 class UsageError(Exception):
     """A bad input the user can fix; `deeprob` prints `deeprob: <message>` and exits 2."""
-
-
-def verbose_requested(argv=None):
-    """True when `--verbose` is among the arguments or `DEEPROB_VERBOSE` is set to a true value."""
-    argv = sys.argv[1:] if argv is None else argv
-    return "--verbose" in argv or os.environ.get("DEEPROB_VERBOSE", "").lower() in ("1", "true", "yes")
 
 
 def _one_line(text):

@@ -24,9 +24,10 @@ def _config(args):
 
 
 def cmd_run(args):
+    config = _config(args)  # a bad config fails in one line before TFX is imported (~20 s)
     from deeprob_pipeline.runners import run_local
 
-    report = run_local(_config(args))
+    report = run_local(config)
     return 0 if report.succeeded else 1
 
 
