@@ -3,6 +3,8 @@
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from deeprob_pipeline.timings import execution_seconds
+
 
 def open_store(metadata_path):
     config = metadata_store_pb2.ConnectionConfig()
@@ -23,15 +25,17 @@ def latest_run(store, pipeline_name):
 
 
 def run_summary(metadata_path, pipeline_name):
-    """What the newest run did: {"run", "executions": {node: [states]}, "artifacts": {type: [artifacts]}}.
+    """What the newest run did: {"run", "executions": {node: [states]}, "seconds": {node: s},
+    "artifacts": {type: [artifacts]}}.
 
     `executions` maps each node id (e.g. "Trainer") to the last known states of
-    its executions in that run (e.g. ["COMPLETE"]).
+    its executions in that run (e.g. ["COMPLETE"]); `seconds` to their wall time
+    (`deeprob_pipeline.timings.execution_seconds`), in the order they started.
     """
     store = open_store(metadata_path)
     run = latest_run(store, pipeline_name)
     if run is None:
-        return {"run": None, "executions": {}, "artifacts": {}}
+        return {"run": None, "executions": {}, "seconds": {}, "artifacts": {}}
     executions = store.get_executions_by_context(run.id)
     ids = {e.id for e in executions}
     by_node = {}
@@ -41,13 +45,15 @@ def run_summary(metadata_path, pipeline_name):
             continue
         mine = [e for e in store.get_executions_by_context(node.id) if e.id in ids]
         if mine:
-            by_node[node.name[len(prefix):]] = [
-                metadata_store_pb2.Execution.State.Name(e.last_known_state) for e in mine]
+            by_node[node.name[len(prefix):]] = mine
+    by_node = dict(sorted(by_node.items(), key=lambda kv: min(e.create_time_since_epoch for e in kv[1])))
     artifacts = {}
     types = {t.id: t.name for t in store.get_artifact_types()}
     for artifact in store.get_artifacts_by_context(run.id):
         artifacts.setdefault(types[artifact.type_id], []).append(artifact)
-    return {"run": run.name, "executions": by_node, "artifacts": artifacts}
+    states = {node: [metadata_store_pb2.Execution.State.Name(e.last_known_state) for e in mine]
+              for node, mine in by_node.items()}
+    return {"run": run.name, "executions": states, "seconds": execution_seconds(by_node), "artifacts": artifacts}
 
 
 def custom_property(artifact, key):

@@ -1,7 +1,9 @@
 """Run the pipeline locally (LocalDagRunner) or compile it for Kubeflow Pipelines (V2 JSON)."""
 
 import dataclasses
+import json
 import os
+import sys
 import time
 
 import tensorflow as tf
@@ -13,6 +15,9 @@ from deeprob_pipeline.examples import read_examples_info, write_examples
 from deeprob_pipeline.config import resolve_recipe, save_pipeline_config, uses_project_backbone
 from deeprob_pipeline.metadata import custom_property, run_summary
 from deeprob_pipeline.resume import interrupted_run, keep_unchanged_examples
+from deeprob_pipeline.timings import format_rows, wall_time_rows
+
+REPORT_FILE = "run_report.json"  # in the pipeline root
 
 
 @dataclasses.dataclass
@@ -31,6 +36,9 @@ class RunReport:
     error: str = None
     backbone: str = None
     examples_dir: str = None
+    component_seconds: dict = dataclasses.field(default_factory=dict)
+    wall_time: list = dataclasses.field(default_factory=list)  # rows of `timings.wall_time_rows`
+    report_path: str = None
 
     @property
     def succeeded(self):
@@ -71,7 +79,7 @@ def report_run(config, seconds, error=None):
         model_dir=model.uri if model is not None else None,
         model_run_dir=model_run.uri if model_run is not None else None,
         metadata_path=config.metadata_path, seconds=seconds, error=error,
-        examples_dir=config.examples_dir)
+        examples_dir=config.examples_dir, component_seconds=summary.get("seconds", {}))
 
 
 def evaluation_summary(evaluation_dir, metric="sparse_categorical_accuracy"):
@@ -143,8 +151,11 @@ def _per_class_line(per_class, class_names):
 def print_report(report):
     print(f"\ndeeprob pipeline: run {report.run} {'finished' if report.succeeded else 'STOPPED'} "
           f"in {report.seconds:.0f} s")
-    for node, states in report.executions.items():
-        print(f"  {node:<32} {', '.join(states)}")
+    if report.wall_time:  # each component's state and wall time, with the steps around them
+        print("\n".join(format_rows(report.wall_time, report.seconds, report.executions)))
+    else:
+        for node, states in report.executions.items():
+            print(f"  {node:<32} {', '.join(states)}")
     if report.error:
         print(f"  error: {report.error}")
     summary = None
@@ -168,7 +179,22 @@ def print_report(report):
     print(f"  trained model:    {report.model_dir}")
     print(f"  training logs:    {report.model_run_dir}")
     print(f"  evaluation:       {report.evaluation_dir}")
-    print(f"  metadata:         {report.metadata_path}", flush=True)
+    print(f"  metadata:         {report.metadata_path}")
+    if report.report_path:
+        print(f"  run report:       {report.report_path}")
+    sys.stdout.flush()
+
+
+def report_dict(report):
+    """The `RunReport` as plain JSON-able data (what `run_report.json` holds)."""
+    return {**dataclasses.asdict(report), "succeeded": report.succeeded}
+
+
+def write_report(report, path):
+    """Writes `report_dict(report)` as JSON to `path` (local or gs://); returns `path`."""
+    with tf.io.gfile.GFile(path, "w") as f:
+        f.write(json.dumps(report_dict(report), indent=2) + "\n")
+    return path
 
 
 def run_local(config, anomaly=None, write_data=True, verbose=True):
@@ -185,25 +211,34 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
         gate) has `error` set instead of raising.
     """
     started = time.time()
+    stages = {}  # wall time of the steps outside the TFX components
     tf.io.gfile.makedirs(config.pipeline_root)  # local, or gs://... for other Beam runners
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     save_pipeline_config(config, os.path.join(config.pipeline_root, "pipeline_config.yaml"))
+    mark = time.time()
     backbone = ensure_backbone(config, verbose=verbose)
+    stages["backbone"] = time.time() - mark
     resume = interrupted_run(config)  # a killed or failed run: reuse its finished components (TFX cache)
     if resume and verbose:
         print(f"deeprob pipeline: {resume.describe()}; resuming: unchanged components are reused", flush=True)
+    mark = time.time()
     with keep_unchanged_examples(config.examples_dir):  # same examples, same ImportExampleGen fingerprint
         info = prepare_examples(config, anomaly, verbose) if write_data else read_examples_info(config.examples_dir)
+    stages["examples"] = time.time() - mark
     pipeline = create_pipeline(config, class_names=info.class_names, image_shape=info.image_shape,
                                enable_cache=resume is not None)
     error = None
+    mark = time.time()
     try:
         tfx.orchestration.LocalDagRunner().run(pipeline)
     except Exception as e:  # a component failed: report what ran, then the error
         error = f"{type(e).__name__}: {e}"
+    pipeline_seconds = time.time() - mark
     report = report_run(config, time.time() - started, error)
     if backbone.path:
         report.backbone = f"{backbone.path} ({backbone.action})"
+    report.wall_time = wall_time_rows(stages, report.component_seconds, pipeline_seconds, report.seconds)
+    report.report_path = write_report(report, os.path.join(config.pipeline_root, REPORT_FILE))
     if verbose:
         print_report(report)
     return report
