@@ -6,6 +6,11 @@ import os
 import keras
 
 
+def monitor_mode(monitor):
+    """"max" for an accuracy, "min" for a loss (the direction in which `monitor` improves)."""
+    return "max" if monitor.endswith("accuracy") else "min"
+
+
 def read_best_value(filepath, monitor):
     """The monitored value that `BestCheckpoint` last saved `filepath` at, or None.
 

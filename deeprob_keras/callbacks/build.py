@@ -4,7 +4,7 @@ import os
 
 import keras
 
-from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, read_best_value
+from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, monitor_mode, read_best_value
 from deeprob_keras.callbacks.learning_curves import LearningCurves
 from deeprob_keras.callbacks.non_finite_loss_stop import NonFiniteLossStop
 from deeprob_keras.callbacks.snapshot_ensemble import SnapshotEnsemble
@@ -60,7 +60,7 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
             "callbacks.snapshots needs the cycle-end steps of the cosine_restarts schedule. "
             f"Received: snapshot_steps={snapshot_steps}")
     os.makedirs(out_dir, exist_ok=True)
-    mode = "max" if spec.monitor.endswith("accuracy") else "min"
+    mode = monitor_mode(spec.monitor)
     callbacks = []
     if spec.backup:
         # Kept after `fit`: train_recipe removes it once metrics.json is written (run_dir.finish),

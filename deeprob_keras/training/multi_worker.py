@@ -29,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, monitor_mode, read_best_value
 from deeprob_keras.recipe import RecipeError, save_recipe
 from deeprob_keras.training.run import TrainingDiverged, TrainResult, build_compiled_model, load_augmented_datasets
 from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size
@@ -137,6 +138,17 @@ def _check_supported(recipe):
         raise RecipeError(
             f"multi-worker training (custom train step) does not support {', '.join(used)}; "
             "train with `deeprob train` without --multi-worker, or turn these off")
+
+
+def _best_checkpoint(recipe, out_dir, model, resuming):
+    """The chief's `BestCheckpoint` (best.keras + its value), driven by hand from the loop;
+    on a resume it starts from the best value already on disk."""
+    spec = recipe.callbacks
+    best_path = os.path.join(out_dir, "best.keras")
+    checkpoint = BestCheckpoint(best_path, monitor=spec.monitor, mode=monitor_mode(spec.monitor),
+                                initial_value_threshold=read_best_value(best_path, spec.monitor) if resuming else None)
+    checkpoint.set_model(model)
+    return checkpoint
 
 
 def _distribute(strategy, dataset):
@@ -341,6 +353,7 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
             f"{workers} worker(s), {replicas} replica(s) in sync, global batch {global_batch_size}, "
             f"{steps_per_epoch} steps/epoch, {recipe.training.epochs} epochs, "
             f"{model.count_params():,} parameters", flush=True)
+        best_checkpoint = _best_checkpoint(recipe, out_dir, model, resuming=start_epoch > 0) if chief else None
         train_dist = _distribute(strategy, datasets.train)
         statistics = _replica_local_statistics(model)
         started = time.time()
@@ -373,6 +386,9 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
                 row["val_loss"], row["val_accuracy"] = evaluate(datasets.validation)
             row["epoch_seconds"] = time.time() - epoch_start
             rows.append(row)
+            if best_checkpoint is not None and best_checkpoint.monitor in row:
+                # Chief only: reads the (synced) weights. ModelCheckpoint formats its path with the logs.
+                best_checkpoint.on_epoch_end(epoch, {k: v for k, v in row.items() if k != "epoch"})
             epoch_var.assign(epoch + 1)
             if manager is not None:
                 manager.save()
@@ -384,6 +400,15 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
             if max_steps is not None and int(optimizer.iterations.numpy()) >= max_steps:
                 break
         train_seconds = time.time() - started
+        best_epoch = None
+        if recipe.callbacks.restore_best and datasets.validation is not None:
+            # As `deeprob train`: evaluate and export the best validation epoch's weights.
+            best_path = os.path.join(out_dir, "best.keras")
+            if chief and os.path.exists(best_path):
+                model.load_weights(best_path)
+                with open(best_path + ".json") as f:
+                    best_epoch = int(json.load(f)["epoch"])
+            _sync_variables(strategy, list(model.variables))  # every worker calls it (collective)
         test_loss, test_acc = evaluate(datasets.test)
     finally:
         if temp_dir is not None:
@@ -399,6 +424,7 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
         "num_examples": datasets.num_examples, "parameters": int(model.count_params()),
         "weights_sha256": weights_digest(model),
         "local_examples": local_examples, "local_input_checksum": local_checksum,
+        "restored_best_epoch": best_epoch,
     }
     history = {k: [r[k] for r in rows if k in r] for k in (rows[0] if rows else {}) if k != "epoch"}
     if chief:

@@ -70,7 +70,8 @@ def test_chief_writes_the_outputs(two_worker_run):
     from deeprob_keras.training.multi_worker import weights_digest
 
     _, out, stdout = two_worker_run
-    assert sorted(os.listdir(out)) == ["checkpoints", "history.csv", "metrics.json", "model.keras", "recipe.yaml"]
+    assert sorted(os.listdir(out)) == ["best.keras", "best.keras.json", "checkpoints", "history.csv", "metrics.json",
+                                       "model.keras", "recipe.yaml"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["workers"] == 2 and metrics["global_batch_size"] == 64
     assert metrics["epochs_run"] == 2 and metrics["steps"] == 2 * math.ceil(TRAIN_EXAMPLES / 64)
@@ -78,9 +79,14 @@ def test_chief_writes_the_outputs(two_worker_run):
     losses = metrics["history"]["loss"]
     assert len(losses) == 2 and all(math.isfinite(v) for v in losses) and losses[1] < losses[0]
     assert len(metrics["history"]["val_accuracy"]) == 2
-    # The saved model is the weights both workers ended with.
+    # The saved model is the weights both workers ended with: the best validation epoch's (restore_best).
     model = deeprob_keras.load_model(str(out / "model.keras"))
     assert weights_digest(model) == _worker_reports(stdout)[0]["digest"]
+    val = metrics["history"]["val_accuracy"]
+    best = json.loads((out / "best.keras.json").read_text())
+    assert best["monitor"] == "val_accuracy" and best["value"] == pytest.approx(max(val))
+    assert metrics["restored_best_epoch"] == best["epoch"] == val.index(max(val))
+    assert weights_digest(deeprob_keras.load_model(str(out / "best.keras"))) == weights_digest(model)
 
 
 @pytest.mark.slow  # a second two-process run
