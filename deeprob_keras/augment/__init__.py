@@ -1,6 +1,7 @@
 """Augmentation: batch-level Mixup / CutMix, erasing, scale augmentation, PCA
 lighting, RandAugment, test-time augmentation, and `build_augmentation`."""
 
+from deeprob_keras.augment.batched_rand_augment import BatchedRandAugment
 from deeprob_keras.augment.build import build_augmentation
 from deeprob_keras.augment.cutmix import CutMix, cutmix
 from deeprob_keras.augment.mixup import MixUp, mixup
@@ -12,7 +13,7 @@ from deeprob_keras.augment.test_time_augmentation import TestTimeAugmentation
 from deeprob_keras.augment.translation import PixelTranslation
 
 __all__ = [
-    "CutMix", "MixUp", "PCALighting", "PixelTranslation", "RandAugment", "RandomErasing", "RandomScaleCrop",
-    "TestTimeAugmentation", "build_augmentation", "cutmix", "fit_pca_lighting", "make_rand_augment",
+    "BatchedRandAugment", "CutMix", "MixUp", "PCALighting", "PixelTranslation", "RandAugment", "RandomErasing",
+    "RandomScaleCrop", "TestTimeAugmentation", "build_augmentation", "cutmix", "fit_pca_lighting", "make_rand_augment",
     "mixup", "pca_lighting",
 ]

@@ -81,12 +81,22 @@ class RandAugment(keras.layers.Layer):
                 "value_range": self.value_range, "implementation": self.implementation, "seed": self.seed}
 
 
-def make_rand_augment(num_ops, magnitude, value_range=(0, 1), seed=None):
-    """The RandAugment layer to use: keras-cv's (faster here) when importable, else Keras core's.
+def make_rand_augment(num_ops, magnitude, value_range=(0, 1), seed=None, implementation="batched"):
+    """The RandAugment layer to use; the recipe's `augmentation.randaugment_ops` builds it.
+
+    `"batched"` (the default): `BatchedRandAugment`, ops and magnitudes drawn per image,
+    the batch computed at once (measured several times faster than keras-cv's in
+    benchmarks/augmentation.py). `"keras_cv"` / `"keras"`: the `RandAugment` wrapper above,
+    kept for comparison (`"keras_cv"` falls back to `"keras"` when keras-cv is missing).
 
     Example:
     >>> layer = make_rand_augment(2, 0.5)
     >>> ds = ds.map(lambda x, y: (layer(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     """
-    implementation = "keras_cv" if _keras_cv_available() else "keras"
+    if implementation == "batched":
+        from deeprob_keras.augment.batched_rand_augment import BatchedRandAugment
+
+        return BatchedRandAugment(num_ops, magnitude, tuple(value_range), seed=seed)
+    if implementation == "keras_cv" and not _keras_cv_available():
+        implementation = "keras"
     return RandAugment(num_ops, magnitude, tuple(value_range), implementation=implementation, seed=seed)

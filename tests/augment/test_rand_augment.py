@@ -16,7 +16,7 @@ def test_layer_contract_rgb_and_grayscale(implementation, shape):
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
 def test_make_rand_augment_in_parallel_tf_data_map(shape):
     x = np.random.default_rng(0).uniform(size=(16,) + shape).astype("float32")
-    layer = make_rand_augment(2, 0.6)
+    layer = make_rand_augment(2, 0.6, implementation="keras_cv")
     assert layer.implementation == "keras_cv"
     ds = tf.data.Dataset.from_tensor_slices((x, np.arange(16))).batch(8)
     ds = ds.map(lambda a, b: (layer(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
