@@ -3,8 +3,17 @@
 `RunPlan.from_recipe(recipe, num_train_examples, replicas)` is built once per
 run and consumed by the `fit` path (`train_recipe`, `build_compiled_model`),
 the multi-worker loop, the doctor and the TFX Trainer, so that a fact about a
-run (its global batch, steps per epoch, peak learning rate, label form, warmup)
-lives in one place.
+run (its global batch, steps per epoch, peak learning rate, label form, warmup,
+its phases) lives in one place.
+
+Phases: a transfer recipe with `transfer.mode: two_phase` runs twice
+(`training.two_phase.train_transfer`): feature extraction for
+`transfer.feature_extraction_epochs` at the head's learning rate, then
+fine-tuning for `training.epochs` at `lr_factor` x that rate. `plan_phases`
+describes them (`PhasePlan`: epochs, peak learning rate, fitted warmup, what
+trains, the recipe overrides of the phase's own run); any other recipe has
+one phase, the run itself. Every phase shares the run's global batch and
+steps per epoch (same data).
 
 Warmup policy (the only one): the recipe's `schedule.warmup_epochs` is kept
 when it fits the run, and capped at `MAX_WARMUP_FRACTION` of the run's epochs
@@ -22,11 +31,16 @@ up. Searches that want a constant learning rate (the doctor) set
 import dataclasses
 import math
 
+from deeprob_keras.recipe import with_overrides
 from deeprob_keras.schedules.scaling import linear_scaling_rule
 from deeprob_keras.transfer.fine_tuning import transfer_learning_rate
 
 MAX_WARMUP_FRACTION = 0.25
 LABEL_FORMS = ("sparse", "one_hot")
+# What a phase trains: everything, the new head only (backbone frozen), or the head and the
+# backbone above transfer.freeze_fraction / freeze_until.
+TRAINABLE = {"train": "all", "feature_extraction": "head", "fine_tune": "head_and_top"}
+TWO_PHASES = ("feature_extraction", "fine_tune")
 
 
 def _positive_int(name, value):
@@ -88,6 +102,52 @@ def peak_learning_rate(recipe, global_batch):
 
 
 @dataclasses.dataclass(frozen=True)
+class PhasePlan:
+    """One phase of a run: what `fit` is called with, and how the phase's own recipe differs.
+
+    Attributes:
+        name: 'train' (a recipe without transfer), or the transfer mode the phase
+            runs ('feature_extraction' or 'fine_tune').
+        epochs: the phase's epochs.
+        learning_rate: the phase's peak learning rate (`peak_learning_rate` of its recipe).
+        warmup_epochs: the recipe's warmup fitted to the phase (`fitted_warmup_epochs`).
+        trainable: 'all', 'head' (backbone frozen) or 'head_and_top' (`TRAINABLE`).
+        overrides: dotted recipe overrides that turn the run's recipe into the
+            phase's (empty for a one-phase run).
+    """
+
+    name: str
+    epochs: int
+    learning_rate: float
+    warmup_epochs: float
+    trainable: str
+    overrides: dict
+
+
+def plan_phases(recipe, global_batch):
+    """The phases of `recipe` at global batch `global_batch` (a tuple of `PhasePlan`).
+
+    Example:
+
+    >>> [(p.name, p.epochs, p.learning_rate) for p in plan_phases(two_phase_recipe, 128)]
+    [('feature_extraction', 3, 0.01), ('fine_tune', 10, 0.001)]
+    """
+    spec = recipe.transfer
+    warmup = recipe.schedule.warmup_epochs
+    if recipe.model.name != "backbone" or spec is None or spec.mode != "two_phase":
+        name = "train" if recipe.model.name != "backbone" or spec is None else spec.mode
+        epochs = recipe.training.epochs
+        return (PhasePlan(name, epochs, peak_learning_rate(recipe, global_batch),
+                          fitted_warmup_epochs(warmup, epochs), TRAINABLE[name], {}),)
+    phases = []
+    for name, epochs in zip(TWO_PHASES, (spec.feature_extraction_epochs, recipe.training.epochs)):
+        overrides = {"transfer.mode": name, "training.epochs": epochs}
+        lr = peak_learning_rate(with_overrides(recipe, overrides), global_batch)
+        phases.append(PhasePlan(name, epochs, lr, fitted_warmup_epochs(warmup, epochs), TRAINABLE[name], overrides))
+    return tuple(phases)
+
+
+@dataclasses.dataclass(frozen=True)
 class RunPlan:
     """What a training run derives from its recipe, computed once (see the module docstring).
 
@@ -103,6 +163,8 @@ class RunPlan:
         warmup_epochs: the recipe's warmup fitted to the run (`fitted_warmup_epochs`).
         seed: the run's seed; ensemble member i uses `seed + i` (`member_seeds`).
         member_seeds: one seed per ensemble member.
+        phases: the run's phases (`plan_phases`): one for most recipes, two
+            (feature extraction, fine-tuning) for `transfer.mode: two_phase`.
 
     Example:
 
@@ -121,6 +183,7 @@ class RunPlan:
     warmup_epochs: float
     seed: int
     member_seeds: tuple
+    phases: tuple
 
     @classmethod
     def from_recipe(cls, recipe, num_train_examples, replicas=1, batch_size=None):
@@ -150,6 +213,7 @@ class RunPlan:
             warmup_epochs=fitted_warmup_epochs(recipe.schedule.warmup_epochs, epochs),
             seed=recipe.seed,
             member_seeds=tuple(recipe.seed + i for i in range(n)),
+            phases=plan_phases(recipe, global_batch),
         )
 
     @property

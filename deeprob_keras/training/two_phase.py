@@ -7,6 +7,8 @@ top of the backbone and trains for `training.epochs` at
 `lr_factor x optimizer.learning_rate` (outputs at the top of `<out_dir>`, so
 `model.keras`, `serving/` and `metrics.json` are where `train_recipe` puts them).
 Both phases go through `train_recipe`; each saves its fully resolved recipe.
+The phases (epochs, learning rates, recipe overrides) come from the run plan
+(`deeprob_keras.training.plan.plan_phases`); this module only runs them.
 Starting the head on frozen features first keeps the large gradients of a
 random head from wrecking the pretrained weights.
 """
@@ -15,31 +17,37 @@ import dataclasses
 import json
 import os
 
-from deeprob_keras.recipe.io import recipe_from_dict
-from deeprob_keras.recipe.validation import to_dict
-from deeprob_keras.training.plan import global_batch_size, peak_learning_rate
+from deeprob_keras.recipe import with_overrides
+from deeprob_keras.training.plan import global_batch_size, plan_phases
 
 
-def phase_recipes(recipe, out_dir):
-    """The recipes of the two phases of a `two_phase` transfer recipe (or the recipe itself, alone)."""
+def phase_recipes(recipe, out_dir, phases=None):
+    """The (phase name, recipe, directory) of each phase of a transfer recipe.
+
+    `phases` (default `plan_phases(recipe, global_batch_size(recipe))`) says
+    how each phase's recipe differs from `recipe`; a later phase starts from
+    the previous phase's `model.keras` (`transfer.initial_model`), earlier
+    phases write under `<out_dir>/<phase name>/`, the last one in `out_dir`.
+    """
     spec = recipe.transfer
     if recipe.model.name != "backbone" or spec is None:
         raise ValueError(f"train_transfer needs model.name: backbone and a transfer section. "
                          f"Received: model.name={recipe.model.name!r}")
-    if spec.mode != "two_phase":
-        return [(spec.mode, recipe, out_dir)]
-    data = to_dict(recipe)
-    first = json.loads(json.dumps(data))
-    first["name"] = f"{recipe.name}_feature_extraction"
-    first["transfer"]["mode"] = "feature_extraction"
-    first["training"]["epochs"] = spec.feature_extraction_epochs
-    # The warmup is fitted to the phase by the run plan (training/plan.py).
-    first_dir = os.path.join(out_dir, "feature_extraction")
-    second = json.loads(json.dumps(data))
-    second["transfer"]["mode"] = "fine_tune"
-    second["transfer"]["initial_model"] = os.path.join(first_dir, "model.keras")
-    return [("feature_extraction", recipe_from_dict(first), first_dir),
-            ("fine_tune", recipe_from_dict(second), out_dir)]
+    phases = phases if phases is not None else plan_phases(recipe, global_batch_size(recipe))
+    if len(phases) == 1:
+        return [(phases[0].name, recipe, out_dir)]
+    result, previous_dir = [], None
+    for i, phase in enumerate(phases):
+        last = i == len(phases) - 1
+        overrides = dict(phase.overrides)
+        if not last:
+            overrides["name"] = f"{recipe.name}_{phase.name}"
+        if previous_dir is not None:
+            overrides["transfer.initial_model"] = os.path.join(previous_dir, "model.keras")
+        phase_dir = out_dir if last else os.path.join(out_dir, phase.name)
+        result.append((phase.name, with_overrides(recipe, overrides), phase_dir))
+        previous_dir = phase_dir
+    return result
 
 
 def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), export=True, data_fn=None, *,
@@ -62,15 +70,15 @@ def train_transfer(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=()
         {'feature_extraction': 0.91, 'fine_tune': 0.93}
     """
     out_dir = os.path.abspath(out_dir)
-    phases = phase_recipes(recipe, out_dir)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    plans = plan_phases(recipe, global_batch_size(recipe, replicas))
+    phases = phase_recipes(recipe, out_dir, plans)
     accuracies = {}
     result = None
-    for i, (phase, phase_recipe, phase_dir) in enumerate(phases):
+    for i, ((phase, phase_recipe, phase_dir), plan) in enumerate(zip(phases, plans)):
         if verbose:
-            replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-            lr = peak_learning_rate(phase_recipe, global_batch_size(phase_recipe, replicas))
-            print(f"deeprob transfer: phase {i + 1}/{len(phases)} {phase}: {phase_recipe.training.epochs} epochs "
-                  f"at learning rate {lr:g} -> {phase_dir}", flush=True)
+            print(f"deeprob transfer: phase {i + 1}/{len(phases)} {phase}: {plan.epochs} epochs "
+                  f"at learning rate {plan.learning_rate:g} -> {phase_dir}", flush=True)
         last = i == len(phases) - 1
         result = train_fn(phase_recipe, phase_dir, strategy=strategy, verbose=verbose,
                           extra_callbacks=extra_callbacks, export=export and last, data_fn=data_fn)

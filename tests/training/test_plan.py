@@ -10,6 +10,7 @@ from deeprob_keras.recipe import Recipe, load_recipe, with_overrides
 from deeprob_keras.schedules import LinearWarmup
 from deeprob_keras.training.plan import (MAX_WARMUP_FRACTION, RunPlan, fitted_warmup_epochs, global_batch_size,
                                          label_form, peak_learning_rate)
+from deeprob_keras.training.two_phase import phase_recipes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT = os.path.join(ROOT, "recipes", "fashion_mnist.yaml")
@@ -36,6 +37,52 @@ def test_linear_scaling_rule_and_transfer_factor():
     assert peak_learning_rate(tuned, 128) == pytest.approx(0.02)
     head = with_overrides(tuned, {"transfer.mode": "feature_extraction"})
     assert peak_learning_rate(head, 128) == pytest.approx(0.1)
+
+
+def _two_phase(**transfer):
+    return with_overrides(Recipe(), {
+        "model.name": "backbone", "optimizer.learning_rate": 0.1, "optimizer.base_batch_size": 64,
+        "training.batch_size": 128, "training.epochs": 8, "schedule.warmup_epochs": 1.0,
+        "transfer": {"backbone": "x.keras", "mode": "two_phase", "lr_factor": 0.2, "feature_extraction_epochs": 2,
+                     **transfer}})
+
+
+def test_two_phase_plan_describes_both_phases():
+    recipe = _two_phase()
+    plan = RunPlan.from_recipe(recipe, num_train_examples=1000, replicas=2)   # global batch 256
+    extraction, fine_tune = plan.phases
+    # feature extraction for transfer.feature_extraction_epochs, then fine-tuning for training.epochs
+    assert sum(p.epochs for p in plan.phases) == recipe.transfer.feature_extraction_epochs + recipe.training.epochs
+    assert (extraction.name, extraction.epochs, extraction.trainable) == ("feature_extraction", 2, "head")
+    assert (fine_tune.name, fine_tune.epochs, fine_tune.trainable) == ("fine_tune", 8, "head_and_top")
+    # head at optimizer.learning_rate, fine-tuning at lr_factor x it; both with the linear scaling rule 256 / 64
+    assert extraction.learning_rate == pytest.approx(0.1 * 256 / 64)
+    assert fine_tune.learning_rate == pytest.approx(0.2 * 0.1 * 256 / 64)
+    # warmup fitted to each phase: min(1.0, 0.25 x epochs)
+    assert (extraction.warmup_epochs, fine_tune.warmup_epochs) == (0.5, 1.0)
+
+
+def test_each_phase_runs_with_the_numbers_of_its_phase_plan(tmp_path):
+    """train_transfer's phases (their own recipes, hence their own run plans) are the plan's phases."""
+    recipe = _two_phase(freeze_until="stage0")
+    plan = RunPlan.from_recipe(recipe, num_train_examples=1000, replicas=2)
+    runs = phase_recipes(recipe, str(tmp_path), plan.phases)
+    assert [name for name, _, _ in runs] == [p.name for p in plan.phases]
+    for (name, phase_recipe, _), phase in zip(runs, plan.phases):
+        own = RunPlan.from_recipe(phase_recipe, num_train_examples=1000, replicas=2)
+        assert (own.epochs, own.learning_rate, own.warmup_epochs) == (phase.epochs, phase.learning_rate,
+                                                                      phase.warmup_epochs)
+        assert own.steps_per_epoch == plan.steps_per_epoch and own.phases[0].name == name
+    assert runs[1][1].transfer.initial_model == os.path.join(runs[0][2], "model.keras")
+
+
+def test_one_phase_plans():
+    plan = RunPlan.from_recipe(Recipe(), num_train_examples=1000)
+    (only,) = plan.phases
+    assert (only.name, only.epochs, only.learning_rate, only.warmup_epochs, only.trainable, only.overrides) == (
+        "train", plan.epochs, plan.learning_rate, plan.warmup_epochs, "all", {})
+    tuned = RunPlan.from_recipe(_two_phase(mode="fine_tune"), num_train_examples=1000, replicas=2)
+    assert [(p.name, p.epochs, p.learning_rate) for p in tuned.phases] == [("fine_tune", 8, tuned.learning_rate)]
 
 
 def test_label_form():
