@@ -96,6 +96,32 @@ def sample_arrays(files, limit=SAMPLE_EXAMPLES):
     return images.numpy(), labels.numpy()
 
 
+_INSPECTED = {}  # (files, sizes, mtimes, classes) -> (counts, sample arrays): the files are immutable artifacts
+
+
+def _file_key(files):
+    stats = [tf.io.gfile.stat(f) for f in files]
+    return tuple(files), tuple((s.length, s.mtime_nsec) for s in stats)
+
+
+def inspect_records(train_files, eval_files, num_classes):
+    """`({"train": n, "validation": n}, sample arrays)`: one pass over every record (`check_records`), so bad
+    data fails here, naming its file, not inside `fit`; and the first `SAMPLE_EXAMPLES` training examples.
+
+    The result is kept for the process: a Trainer builds its datasets several times (a probe, then with
+    augmentation; once per transfer phase; each Tuner trial), and each pass decodes every image (~3 s
+    for 12,000 Fashion-MNIST images). Files of another size or modification time are read again.
+    """
+    key = (_file_key(train_files), _file_key(eval_files), num_classes)
+    if key not in _INSPECTED:
+        counts = {"train": check_records(train_files, num_classes, "train")}
+        train_arrays = sample_arrays(train_files)
+        counts["validation"] = check_records(eval_files, num_classes, "eval", train_arrays[0].shape[1:])
+        _INSPECTED.clear()  # one data set at a time: the sample arrays are a few MB
+        _INSPECTED[key] = (counts, train_arrays)
+    return _INSPECTED[key]
+
+
 def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch_size,
                       image_fn=None, batch_fn=None):
     """`Datasets` whose train split streams `train_files` and validation/test stream `eval_files`.
@@ -116,11 +142,9 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     """
     train_files, eval_files = expand_patterns(train_files), expand_patterns(eval_files)
     num_classes = len(class_names)
-    # One pass over every record first: bad data fails here, naming its file, not inside `fit`.
-    counts = {"train": check_records(train_files, num_classes, "train")}
-    train_arrays = sample_arrays(train_files)
+    counts, train_arrays = inspect_records(train_files, eval_files, num_classes)
+    counts = dict(counts)
     raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
-    counts["validation"] = check_records(eval_files, num_classes, "eval", (raw_h, raw_w, raw_c))
     size, channels = recipe.data.image_size, recipe.data.channels
     one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
     counts["test"] = counts["validation"]

@@ -8,6 +8,7 @@
 - `tuner_epochs`, `tuner_trials`: the Tuner's budget.
 """
 
+import time
 
 import keras_tuner
 import tensorflow as tf
@@ -17,7 +18,7 @@ from deeprob_keras.recipe import recipe_from_dict
 from deeprob_keras.training import export_saved_model, train_recipe
 from deeprob_keras.tuning import apply_hyperparameters
 from deeprob_keras.tuning.hypermodel import RecipeHyperModel
-from deeprob_pipeline.tfrecord_data import tfrecord_datasets
+from deeprob_pipeline.tfrecord_data import expand_patterns, sample_arrays, tfrecord_datasets
 
 
 def recipe_from_fn_args(fn_args):
@@ -72,18 +73,21 @@ def run_fn(fn_args, strategy=None):
                    else f", {recipe.training.epochs} epoch(s)") + ")")
     print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy.num_replicas_in_sync} replica(s), {what}",
           flush=True)
+    started = time.time()
     result = train_recipe(recipe, fn_args.model_run_dir, strategy=strategy, verbose=2, export=False,
                           data_fn=_data_fn(fn_args))
-    data = _data_fn(fn_args)(recipe, recipe.training.batch_size)
-    export_saved_model(result.model, fn_args.serving_model_dir,
-                       raw_image_shape=tuple(data.train_arrays[0].shape[1:]),
+    trained = time.time()
+    raw_images, _ = sample_arrays(expand_patterns(fn_args.train_files), limit=1)  # the raw image shape only
+    export_saved_model(result.model, fn_args.serving_model_dir, raw_image_shape=tuple(raw_images.shape[1:]),
                        image_size=recipe.data.image_size, channels=recipe.data.channels,
-                       class_names=data.class_names)
+                       class_names=list(fn_args.custom_config["class_names"]))
+    exported = time.time()
     phases = result.metrics.get("phases")
     if phases and len(phases) > 1:
         print("deeprob pipeline: Trainer: accuracy on eval after each phase: "
               + ", ".join(f"{k} {v:.4f}" for k, v in phases.items()), flush=True)
-    print(f"deeprob pipeline: Trainer: accuracy on eval {result.metrics['test_accuracy']:.4f}; "
+    print(f"deeprob pipeline: Trainer: accuracy on eval {result.metrics['test_accuracy']:.4f}; trained and "
+          f"evaluated in {trained - started:.0f} s, exported in {exported - trained:.0f} s; "
           f"SavedModel: {fn_args.serving_model_dir}", flush=True)
 
 

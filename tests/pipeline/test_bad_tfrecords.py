@@ -120,3 +120,23 @@ def test_the_trainer_data_path_refuses_before_building_anything(tmp_path):
     evaluation = _write(tmp_path / "eval.gz", records)
     with pytest.raises(BadExamplesError, match=r"eval\.gz: record 2: .*expected \(8, 8, 1\)"):
         tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
+
+
+def test_records_are_checked_once_per_process_until_a_file_changes(tmp_path, monkeypatch):
+    from deeprob_pipeline import tfrecord_data
+
+    checked = []
+    real = tfrecord_data.check_records
+    monkeypatch.setattr(tfrecord_data, "check_records",
+                        lambda files, *a, **k: checked.append(files) or real(files, *a, **k))
+    train = _write(tmp_path / "train.gz", _good(12))
+    evaluation = _write(tmp_path / "eval.gz", _good(4))
+    for _ in range(3):  # a probe, the augmented datasets, a second phase
+        data = tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
+        assert data.num_examples == {"train": 12, "validation": 4, "test": 4}
+    assert checked == [[train], [evaluation]]
+    records = _good(4)
+    records[2] = encode_example(_image(size=6), 1)
+    _write(tmp_path / "eval.gz", records)  # another size: read again, and refused
+    with pytest.raises(BadExamplesError, match=r"eval\.gz: record 2"):
+        tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
