@@ -1,13 +1,26 @@
-"""Wall time of the README's main command (`make demo`): the TFX pipeline on its defaults, then serve-check.
+"""Wall time of the TFX pipeline against plain `deeprob train` of the same recipe, with each component's share.
 
-Runs exactly what `make demo` runs, `deeprob pipeline run` then
-`deeprob serve-check runs/pipeline/serving`, in an empty working directory
-(so ML Metadata, the pipeline root and the serving directory start empty and
-nothing is reused from an earlier run), and writes the wall time of each
-command, the load average around it and the served model's accuracy to
-benchmarks/results/pipeline_wall_time.md.
+In one invocation, in an empty working directory (nothing reused from an earlier run):
 
-    .venv/bin/python benchmarks/pipeline_wall_time.py [--work-dir runs/bench_pipeline]
+1. `deeprob pipeline run` on the defaults of `make demo`, without the Tuner
+   (`--tuner` keeps it): pretrains the backbone, writes the examples, runs every
+   component; its run report (`<pipeline root>/run_report.json`) gives each
+   component's wall time;
+2. `deeprob serve-check` on the pushed model (the second half of `make demo`);
+3. `deeprob train` of the very recipe the Trainer trained (resolved from the
+   run's saved config: same backbone file, same hyperparameters), from the
+   dataset files.
+
+The ratio is the pipeline's wall time without the backbone pretraining (both
+runs need the backbone; the pipeline trains it once, when missing) over plain
+training's, both whole processes. Goal: within 1.3x. The two runs see the same
+classes and examples per class; the pipeline trains on its 10,000 TFRecord
+examples and validates on its 2,000 eval examples, `deeprob train` keeps 10%
+of the 10,000 for validation and tests on the 5,000 test images.
+
+    .venv/bin/python benchmarks/pipeline_wall_time.py [--work-dir runs/bench_pipeline] [--tuner]
+
+Writes benchmarks/results/pipeline_wall_time.md and .json.
 """
 
 import argparse
@@ -20,6 +33,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEEPROB = os.path.join(os.path.dirname(sys.executable), "deeprob")
+GOAL = 1.3
+BACKBONE_STEP = "backbone"  # the run report's row for the backbone pretraining (deeprob_pipeline.runners)
 
 
 def timed(cmd, cwd, log):
@@ -32,41 +47,114 @@ def timed(cmd, cwd, log):
             "load_before": load, "load_after": os.getloadavg()[0], "log": log}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_pipeline"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "pipeline_wall_time.md"))
-    args = parser.parse_args(argv)
-    if not os.path.exists(DEEPROB):
-        parser.error(f"{DEEPROB} not found: run this with the venv's python (.venv/bin/python)")
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    os.makedirs(args.work_dir)
-    result_json = os.path.join(args.work_dir, "serve_check.json")
-    steps = [timed([DEEPROB, "pipeline", "run"], args.work_dir, os.path.join(args.work_dir, "pipeline.log"))]
-    print(f"pipeline run: exit {steps[0]['returncode']} in {steps[0]['seconds']:.0f} s", flush=True)
-    if steps[0]["returncode"] == 0:
-        steps.append(timed([DEEPROB, "serve-check", "runs/pipeline/serving", "--json", result_json],
-                           args.work_dir, os.path.join(args.work_dir, "serve_check.log")))
-        print(f"serve-check: exit {steps[1]['returncode']} in {steps[1]['seconds']:.0f} s", flush=True)
-    served = None
-    if os.path.exists(result_json):
-        with open(result_json) as f:
-            served = json.load(f)
-    lines = ["# `make demo`: the pipeline on its defaults, then serve-check", "",
-             "Run in an empty working directory (nothing cached), venv already installed.", "",
+def _read_json(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def trained_recipe(saved_config, path):
+    """Writes the recipe the pipeline's Trainer trained (`resolve_recipe` of the run's saved, resolved
+    config: the backbone file it pretrained, no Tuner) to `path`; returns `path`."""
+    from deeprob_keras.recipe import save_recipe
+    from deeprob_pipeline.config import load_pipeline_config, resolve_recipe
+
+    return save_recipe(resolve_recipe(load_pipeline_config(saved_config)), path)
+
+
+def compare(pipeline_step, run_report, plain_step):
+    """The numbers of the comparison: pipeline seconds without the backbone, plain seconds, their ratio,
+    and the Trainer component's seconds over plain training's."""
+    rows = (run_report or {}).get("wall_time", [])
+    backbone = sum(r["seconds"] for r in rows if r["step"] == BACKBONE_STEP)
+    trainer = sum(r["seconds"] for r in rows if r["step"] == "Trainer")
+    pipeline = pipeline_step["seconds"] - backbone
+    plain = plain_step["seconds"] if plain_step and plain_step["returncode"] == 0 else None
+    return {"pipeline_seconds": pipeline, "backbone_seconds": backbone, "plain_seconds": plain,
+            "ratio": pipeline / plain if plain else None, "trainer_seconds": trainer or None,
+            "trainer_ratio": trainer / plain if plain and trainer else None, "goal": GOAL}
+
+
+def report_lines(steps, run_report, comparison, served=None, plain_metrics=None, tuner=False):
+    """The markdown report: commands, the ratio, each component's share, accuracies."""
+    lines = ["# The TFX pipeline against plain `deeprob train` of the same recipe", "",
+             "Run in an empty working directory (nothing cached), venv already installed; "
+             f"pipeline {'with' if tuner else 'without'} the Tuner.", "",
              "| command | exit | wall time | load avg before → after |", "|---|---:|---:|---|"]
     for s in steps:
         lines.append(f"| `{s['command']}` | {s['returncode']} | {s['seconds'] / 60:.1f} min "
                      f"({s['seconds']:.0f} s) | {s['load_before']:.1f} → {s['load_after']:.1f} |")
-    total = sum(s["seconds"] for s in steps)
-    lines += ["", f"Total: {total / 60:.1f} min."]
+    c = comparison
+    lines += [""]
+    if c["ratio"] is not None:
+        verdict = "within" if c["ratio"] <= c["goal"] else "above"
+        lines += [f"**Pipeline / plain training: {c['ratio']:.2f}x** ({verdict} the {c['goal']}x goal): pipeline "
+                  f"{c['pipeline_seconds']:.0f} s without the backbone pretraining ({c['backbone_seconds']:.0f} s), "
+                  f"`deeprob train` {c['plain_seconds']:.0f} s."]
+        if c["trainer_ratio"] is not None:
+            lines += ["", f"The Trainer component alone: {c['trainer_seconds']:.0f} s, "
+                          f"{c['trainer_ratio']:.2f}x plain training."]
+    else:
+        lines += ["No ratio: a command failed (see its log)."]
+    rows = (run_report or {}).get("wall_time", [])
+    if rows:
+        states = (run_report or {}).get("executions", {})
+        lines += ["", "Where the pipeline's time went (its run report, `run_report.json`):", "",
+                  "| step | state | seconds | share |", "|---|---|---:|---:|"]
+        lines += [f"| {r['step']} | {', '.join(states.get(r['step'], []))} | {r['seconds']:.1f} | "
+                  f"{100 * r['share']:.1f}% |" for r in rows]
+        lines.append(f"| total | | {run_report['seconds']:.1f} | 100% |")
     if served:
         shown = {k: v for k, v in served.items() if not isinstance(v, (list, dict))}
         lines += ["", "Served model (serve-check's JSON): " + ", ".join(f"{k} = {v}" for k, v in shown.items())]
-    lines += ["", "Command: `.venv/bin/python benchmarks/pipeline_wall_time.py`", ""]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    if plain_metrics:
+        lines += ["", f"Plain training: test accuracy {plain_metrics.get('test_accuracy', float('nan')):.4f} "
+                      "on the 5,000 test images of the same classes."]
+    lines += ["", "Command: `.venv/bin/python benchmarks/pipeline_wall_time.py" + (" --tuner" if tuner else "") + "`",
+              ""]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_pipeline"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "pipeline_wall_time.md"))
+    parser.add_argument("--tuner", action="store_true", help="keep the Tuner in the pipeline (as make demo does)")
+    args = parser.parse_args(argv)
+    if not os.path.exists(DEEPROB):
+        parser.error(f"{DEEPROB} not found: run this with the venv's python (.venv/bin/python)")
+    work = os.path.abspath(args.work_dir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    config = os.path.join(work, "pipeline.yaml")
+    with open(config, "w") as f:  # the defaults (paths relative to the work dir), the Tuner on or off
+        f.write(f"enable_tuner: {'true' if args.tuner else 'false'}\n")
+    steps = [timed([DEEPROB, "pipeline", "run", "--config", config], work, os.path.join(work, "pipeline.log"))]
+    print(f"pipeline run: exit {steps[0]['returncode']} in {steps[0]['seconds']:.0f} s", flush=True)
+    run_report = _read_json(os.path.join(work, "runs", "pipeline", "root", "run_report.json"))
+    served = plain_metrics = plain = None
+    if steps[0]["returncode"] == 0 and run_report:
+        served_json = os.path.join(work, "serve_check.json")
+        steps.append(timed([DEEPROB, "serve-check", "runs/pipeline/serving", "--json", served_json],
+                           work, os.path.join(work, "serve_check.log")))
+        print(f"serve-check: exit {steps[-1]['returncode']} in {steps[-1]['seconds']:.0f} s", flush=True)
+        served = _read_json(served_json)
+        recipe = trained_recipe(os.path.join(work, "runs", "pipeline", "root", "pipeline_config.yaml"),
+                                os.path.join(work, "recipe.yaml"))
+        plain = timed([DEEPROB, "train", recipe, "--out", os.path.join(work, "plain")], work,
+                      os.path.join(work, "plain.log"))
+        steps.append(plain)
+        print(f"plain train: exit {plain['returncode']} in {plain['seconds']:.0f} s", flush=True)
+        plain_metrics = _read_json(os.path.join(work, "plain", "metrics.json"))
+    comparison = compare(steps[0], run_report, plain)
+    lines = report_lines(steps, run_report, comparison, served, plain_metrics, args.tuner)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
+        json.dump({"steps": steps, "comparison": comparison, "wall_time": (run_report or {}).get("wall_time"),
+                   "served": served, "plain_metrics": plain_metrics, "tuner": args.tuner}, f, indent=2)
     print("\n".join(lines))
     return 0 if all(s["returncode"] == 0 for s in steps) else 1
 

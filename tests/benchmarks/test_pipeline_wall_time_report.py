@@ -1,0 +1,51 @@
+"""benchmarks/pipeline_wall_time.py: the pipeline/plain ratio and the per-component table, built from a
+run report and timed commands (stubs: nothing runs, no timing is measured)."""
+
+from tests.benchmarks.loading import load_benchmark
+
+bench = load_benchmark("pipeline_wall_time")
+
+
+def _step(command, seconds, returncode=0):
+    return {"command": command, "returncode": returncode, "seconds": seconds, "load_before": 0.5,
+            "load_after": 1.0, "log": "x.log"}
+
+
+REPORT = {
+    "seconds": 200.0,
+    "executions": {"StatisticsGen": ["COMPLETE"], "Trainer": ["COMPLETE"]},
+    "wall_time": [
+        {"step": "backbone", "seconds": 40.0, "share": 0.2},
+        {"step": "examples", "seconds": 10.0, "share": 0.05},
+        {"step": "StatisticsGen", "seconds": 20.0, "share": 0.1},
+        {"step": "Trainer", "seconds": 100.0, "share": 0.5},
+        {"step": "(between components)", "seconds": 25.0, "share": 0.125},
+        {"step": "(other)", "seconds": 5.0, "share": 0.025},
+    ],
+}
+
+
+def test_ratio_leaves_out_the_backbone_pretraining():
+    c = bench.compare(_step("deeprob pipeline run", 210.0), REPORT, _step("deeprob train", 85.0))
+    assert c["backbone_seconds"] == 40.0 and c["pipeline_seconds"] == 170.0 and c["plain_seconds"] == 85.0
+    assert c["ratio"] == 2.0
+    assert c["trainer_seconds"] == 100.0 and abs(c["trainer_ratio"] - 100 / 85) < 1e-12
+
+
+def test_no_ratio_when_plain_training_failed_or_did_not_run():
+    assert bench.compare(_step("p", 210.0), REPORT, _step("t", 5.0, returncode=2))["ratio"] is None
+    assert bench.compare(_step("p", 210.0, returncode=1), None, None)["ratio"] is None
+
+
+def test_report_shows_ratio_verdict_and_every_component_row():
+    steps = [_step("deeprob pipeline run", 210.0), _step("deeprob train", 85.0)]
+    lines = bench.report_lines(steps, REPORT, bench.compare(steps[0], REPORT, steps[1]),
+                               plain_metrics={"test_accuracy": 0.95})
+    text = "\n".join(lines)
+    assert "**Pipeline / plain training: 2.00x** (above the 1.3x goal)" in text
+    assert "| Trainer | COMPLETE | 100.0 | 50.0% |" in lines
+    assert "| (between components) |  | 25.0 | 12.5% |" in lines
+    assert "| total | | 200.0 | 100% |" in lines
+    assert "test accuracy 0.9500" in text
+    fast = bench.compare(steps[0], REPORT, _step("deeprob train", 150.0))
+    assert "(within the 1.3x goal)" in "\n".join(bench.report_lines(steps, REPORT, fast))
