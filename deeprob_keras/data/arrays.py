@@ -1,12 +1,42 @@
 """Raw arrays (uint8 NHWC images, int labels) for any dataset name."""
 
 import functools
+import json
 import os
+import shutil
 
 import numpy as np
 
 DEFAULT_DATA_DIR = os.path.join(os.path.expanduser("~"), ".cache", "deeprob", "tfds")
 LOCAL_NAMES = {"fashion_mnist": "deeprob_fashion_mnist"}
+
+
+STAMP_FILE = "source.json"
+
+
+def _drop_if_stale(prepared_dir, stamp, adopt):
+    """Deletes a prepared TFDS copy built from other files (another DEEPROB_FASHION_MNIST_DIR,
+    or files changed in place), so that it is prepared again from `stamp`'s. A copy without a
+    stamp (made before stamps existed) is kept when `adopt` (Debian's folder: what it was
+    built from)."""
+    path = os.path.join(prepared_dir, STAMP_FILE)
+    if not os.path.isdir(prepared_dir):
+        return
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        old = stamp if adopt else None
+    if old != stamp:
+        print(f"deeprob: the Fashion-MNIST files changed ({stamp['dir']}); preparing the cache again", flush=True)
+        shutil.rmtree(prepared_dir)
+
+
+def _write_stamp(prepared_dir, stamp):
+    tmp = os.path.join(prepared_dir, STAMP_FILE + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(stamp, f)
+    os.replace(tmp, os.path.join(prepared_dir, STAMP_FILE))
 
 
 def _tfds_arrays(name, data_dir, manual_dir=None):
@@ -15,15 +45,20 @@ def _tfds_arrays(name, data_dir, manual_dir=None):
     if name == "deeprob_fashion_mnist":
         from deeprob_keras.data import fashion_mnist_local  # registers the builder
 
-        manual_dir = manual_dir or fashion_mnist_local.DEFAULT_MANUAL_DIR
+        manual_dir = manual_dir or fashion_mnist_local.manual_dir_from_env()
         missing = fashion_mnist_local.missing_files(manual_dir)
         if missing:
             raise FileNotFoundError(
                 f"Fashion-MNIST files missing from {manual_dir}: {', '.join(missing)}. "
                 + fashion_mnist_local.DeeprobFashionMnist.MANUAL_DOWNLOAD_INSTRUCTIONS)
+        stamp = fashion_mnist_local.source_stamp(manual_dir)
+        _drop_if_stale(os.path.join(data_dir, name), stamp,
+                       adopt=os.path.abspath(manual_dir) == fashion_mnist_local.DEBIAN_DIR)
     builder = tfds.builder(name, data_dir=data_dir)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+    if name == "deeprob_fashion_mnist":
+        _write_stamp(os.path.join(data_dir, name), stamp)
     info = builder.info
     image_key, label_key = info.supervised_keys
     splits = {}

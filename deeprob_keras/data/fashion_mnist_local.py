@@ -13,8 +13,13 @@ import tensorflow_datasets as tfds
 
 from deeprob_keras.data.idx import read_idx
 
-DEFAULT_MANUAL_DIR = os.environ.get(
-    "DEEPROB_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+DEFAULT_MANUAL_DIR = os.environ.get("DEEPROB_FASHION_MNIST_DIR", DEBIAN_DIR)
+
+
+def manual_dir_from_env():
+    """The folder of the IDX files: $DEEPROB_FASHION_MNIST_DIR (read now), else Debian's."""
+    return os.environ.get("DEEPROB_FASHION_MNIST_DIR", DEBIAN_DIR)
 
 CLASS_NAMES = [
     "t-shirt/top", "trouser", "pullover", "dress", "coat",
@@ -63,6 +68,16 @@ class DeeprobFashionMnist(tfds.core.GeneratorBasedBuilder):
                 f"{images_file} has {len(images)} images but {labels_file} has {len(labels)} labels")
         for i, (image, label) in enumerate(zip(images, labels)):
             yield i, {"image": image[..., np.newaxis], "label": int(label)}
+
+
+def source_stamp(manual_dir):
+    """What the prepared TFDS copy was built from: the folder and each file's size and
+    modification time. A prepared copy with another stamp is stale."""
+    files = {}
+    for name in sorted(n for pair in _FILES.values() for n in pair):
+        st = os.stat(os.path.join(manual_dir, name))
+        files[name] = [st.st_size, int(st.st_mtime)]
+    return {"dir": os.path.abspath(manual_dir), "files": files}
 
 
 def missing_files(manual_dir=DEFAULT_MANUAL_DIR):
