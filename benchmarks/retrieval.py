@@ -50,7 +50,7 @@ def find_or_train_model(path, work_dir, epochs, limit_examples=None):
     for candidate in ([path] if path else [DEFAULT_MODEL]):
         full = candidate if os.path.isabs(candidate) else os.path.join(ROOT, candidate)
         if os.path.exists(full):
-            return full, f"given ({candidate})" if path else f"found ({candidate})"
+            return full, "given with --model" if path else f"found at {candidate}"
     if path:
         raise SystemExit(f"retrieval.py: no model at {path}")
     from deeprob_keras.recipe import load_recipe, with_overrides
@@ -129,9 +129,10 @@ def write_report(data, out):
     lines = ["# Image retrieval: pixels vs CNN features", "",
              f"Command: `{data['command']}`", "",
              f"Model: `{data['model']}` ({data['model_source']}, test accuracy "
-             f"{data['model_test_accuracy'] if data['model_test_accuracy'] is not None else 'unknown'}). "
+             f"{'unknown' if data['model_test_accuracy'] is None else format(data['model_test_accuracy'], '.4f')}). "
              f"Queries: {data['queries']} {data['dataset']} test images (seed {data['seed']}); gallery: "
-             f"{data['gallery']} training images. Exact search; ties to the lower gallery index. "
+             f"{data['gallery']} training images (the model was trained on them, or most of them; the queries it never "
+             f"saw). Exact search; ties to the lower gallery index. "
              f"Load average {data['load_before']:.1f} before, {data['load_after']:.1f} after; "
              f"{data['wall_seconds'] / 60:.1f} min.", "",
              "| representation | dim | metric | " + " | ".join(f"P@{k}" for k in KS) + " |",
@@ -141,11 +142,14 @@ def write_report(data, out):
         lines.append(f"| {r['name']} | {r['dim']} | {r['metric']} | {cells} |")
     lines += ["", "± is the standard error over queries of the per-query precision (one model, one query "
               "sample: it measures the query sampling, not training seeds). Stages are global-average-pooled "
-              "before L2 normalization; `features` is the pooled vector that feeds the classifier.", "",
+              "before L2 normalization; `features` is the pooled vector that feeds the classifier (in our ResNet the "
+              "global average of the last stage, so the last stage and `features` give the same numbers). One "
+              "timing run on a shared machine: compare the ratios, and mind the load average above.", "",
               f"## Search speed ({data['speed_note']})", "",
               f"{data['queries']} queries, k = {data['speed_k']}, the `features` embeddings of the "
               f"{data['gallery']}-image gallery; best of {data['repeats']} runs; one process.", "",
-              "| backend | queries/s | ratio to exact TF | recall@k vs exact | build (s) |", "|---|---:|---:|---:|---:|"]
+              "| backend | queries/s | ratio to exact TF | recall@k vs exact | build (s) |",
+              "|---|---:|---:|---:|---:|"]
     base = data["speed"][0]["qps"]
     for r in data["speed"]:
         lines.append(f"| {r['backend']} | {r['qps']:,.0f} | {r['qps'] / base:.2f}x | {r['recall_at_k']:.4f} | "
