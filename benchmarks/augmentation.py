@@ -22,10 +22,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from deeprob_keras.augment import (  # noqa: E402
-    CutMix, MixUp, RandAugment, RandomErasing, build_augmentation)
+    BatchedRandAugment, CutMix, MixUp, RandAugment, RandomErasing, build_augmentation)
 from deeprob_keras.recipe.schema import AugmentationSpec  # noqa: E402
 
 BATCH, K = 128, 10
+RANDAUGMENT = "RandAugment (N=2, M=0.5)"
+BATCHED, KERAS_CV_INSIDE = "ours batched (BatchedRandAugment)", "ours (keras-cv inside)"
 
 
 def image_op(layer):
@@ -61,8 +63,11 @@ def candidates(shape):
                   ("keras-cv", dict_op(keras_cv.layers.MixUp(alpha=0.2)))],
         "CutMix": [("ours", CutMix(1.0, seed=0)), ("keras core", dict_op(keras.layers.CutMix(factor=1.0))),
                    ("keras-cv", dict_op(keras_cv.layers.CutMix(alpha=1.0)))],
-        "RandAugment (N=2, M=0.5)": [
-            ("ours (keras-cv inside)", image_op(RandAugment(2, 0.5, seed=0))),
+        RANDAUGMENT: [
+            (BATCHED, image_op(BatchedRandAugment(2, 0.5, seed=0))),
+            ("ours batched, dense (every op on every image)",
+             image_op(BatchedRandAugment(2, 0.5, dispatch="dense", seed=0))),
+            (KERAS_CV_INSIDE, image_op(RandAugment(2, 0.5, implementation="keras_cv", seed=0))),
             ("keras core", image_op(keras.layers.RandAugment(value_range=(0, 1), num_ops=2, factor=0.5))),
             ("keras-cv", image_op(keras_cv.layers.RandAugment(value_range=(0, 1), augmentations_per_image=2,
                                                               magnitude=0.5)))],
@@ -71,7 +76,7 @@ def candidates(shape):
             ("keras core RandomErasing", image_op(keras.layers.RandomErasing(factor=(0.5, 0.5), value_range=(0, 1)))),
             ("keras-cv RandomCutout", image_op(keras_cv.layers.RandomCutout(0.3, 0.3, fill_mode="gaussian_noise")))],
         "Full stack (flip, scale crop, RandAugment, erasing, Mixup|CutMix)": [
-            ("ours (build_augmentation)", stack_op(*ours_stack)),
+            ("ours (build_augmentation, batched RandAugment)", stack_op(*ours_stack)),
             ("keras core (flip, RandAugment, erasing, MixUp)", lambda x, y: dict_op(core_mix)(core_stack(x, training=True), y)),
         ],
     }
@@ -108,6 +113,23 @@ def in_tf_data(op, x, y, seconds):
     return timed(once, seconds)
 
 
+def randaugment_ratios(rows):
+    """Markdown bullet lines: batched img/s / keras-cv img/s per image shape and mode."""
+    cells = {(r[1], r[2]): r[3:] for r in rows if r[0] == RANDAUGMENT}
+    lines = []
+    for shape in sorted({r[1] for r in rows}):
+        ours = cells.get((shape, BATCHED))
+        for reference in ("keras-cv", KERAS_CV_INSIDE):
+            ref = cells.get((shape, reference))
+            if ours is None or ref is None or "fails" in ref:
+                continue
+            ratios = [float(a.replace(",", "")) / float(b.replace(",", "")) for a, b in zip(ours, ref)]
+            lines.append(f"- {shape}: {ratios[0]:.1f}x in tf.function, {ratios[1]:.1f}x in the tf.data map "
+                         f"(vs {reference})")
+            break
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="measuring time per cell")
@@ -133,13 +155,17 @@ def main():
                 print(" | ".join(row), flush=True)
     header = ("technique", "images", "implementation", "tf.function img/s", "tf.data map img/s")
     lines = ["# Augmentation throughput", "",
-             f"Batch {BATCH}, float32 in [0, 1], {os.cpu_count()} CPU cores, TF {tf.__version__}, "
+             f"Batch {BATCH}, float32 in [0, 1], {len(os.sched_getaffinity(0))} of {os.cpu_count()} CPU cores usable, "
+             f"TF {tf.__version__}, "
              f"Keras {keras.__version__}, keras-cv {keras_cv.__version__}. "
              "Produced by `.venv/bin/python benchmarks/augmentation.py`; one run; "
              f"load average at the end {os.getloadavg()[0]:.1f} (other processes share the cores: "
              "compare rows of one run, not absolute figures across runs).", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["", "RandAugment speed-up of the batched layer over keras-cv's in the same run (keras-cv's own layer "
+              "where it runs, else our wrapper that feeds it 3 channels):", ""]
+    lines += randaugment_ratios(rows)
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "augmentation.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
