@@ -97,6 +97,8 @@ ARMS = {
                  "helps over flip (averaging two views)"),
     "best": ("best combination (chosen on validation)", {}, "helps most: regularizers add up when the gap is large"),
 }
+# The sign of the lecture's expectation against the baseline (every arm but no_bn adds a regularizer).
+EXPECTED_SIGN = {a: (-1 if a == "no_bn" else 1) for a in ARMS if a != "baseline"}
 TRAINED = [a for a in ARMS if a not in ("flip+tta", "best")]  # `flip+tta` comes from the `flip` runs
 # Alternatives of which `best` keeps the one with the higher validation accuracy.
 EXCLUSIVE = (("mixup", "cutmix"), ("dropout", "dropconnect"), ("flip_crop", "flip"))
@@ -157,6 +159,15 @@ def compare(arm_vals, base_vals):
     se = math.sqrt(a_std ** 2 / a_n + b_std ** 2 / b_n)
     verdict = "beats" if delta > 2 * se else "hurts" if delta < -2 * se else "within noise"
     return delta, se, verdict
+
+
+def agreement(arm, verdict):
+    """Does a measured verdict go the lecture's way? ('yes', 'no', 'no difference measured' or '')."""
+    if arm not in EXPECTED_SIGN or verdict not in ("beats", "hurts", "within noise"):
+        return ""
+    if verdict == "within noise":
+        return "no difference measured"
+    return "yes" if (verdict == "beats") == (EXPECTED_SIGN[arm] > 0) else "no"
 
 
 def summarize(runs, per_class, settings):
@@ -274,8 +285,11 @@ def step_data_fn(epoch_steps, captured):
         ds = (tf.data.Dataset.from_tensor_slices((x, y))
               .shuffle(len(y), seed=recipe.seed, reshuffle_each_iteration=True).repeat()
               .batch(global_batch_size, drop_remainder=True).take(epoch_steps))
-        ds = ds.map(lambda a, b: (preprocess_images(a, recipe.data.image_size, recipe.data.channels), b),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+
+        def preprocess(images, labels):
+            return preprocess_images(images, recipe.data.image_size, recipe.data.channels), labels
+
+        ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
         train = finish_batches(ds, True, d.num_classes, label_form(recipe) == "one_hot", image_fn, batch_fn)
         d = dataclasses.replace(d, train=train,
                                 num_examples={**d.num_examples, "train": epoch_steps * global_batch_size})
@@ -378,16 +392,23 @@ def section(data, per_class, settings):
                   f"{loss[0]:.3f} after {spe} steps, {half:.3f} at mid-run, {loss[-1]:.3f} at the end; clean "
                   f"training accuracy {base[0]['metrics']['train_accuracy']:.4f} (curve: right panel of the plot).",
                   ""]
+    base_row = next((r for r in rows if r["arm"] == "baseline"), None)
+    if base_row and base_row["gap"][0] is not None:
+        g = base_row["gap"][0]
+        lines += [f"Baseline train − validation gap {100 * g:.1f} points: "
+                  + ("large, so the lecture expects the regularizers to help." if g > 0.05 else
+                     "small, so the lecture expects little from regularizers (the model underfits rather than "
+                     "overfits)."), ""]
     lines += ["| arm | lecture expects | seeds | test accuracy | validation accuracy | train − val gap | "
-              "Δ test (pt) | test verdict | Δ val (pt) | val verdict | steps | s/run |",
-              "|---|---|---:|---:|---:|---:|---:|---|---:|---|---:|---:|"]
+              "Δ test (pt) | test verdict | as expected? | Δ val (pt) | val verdict | steps | s/run |",
+              "|---|---|---:|---:|---:|---:|---:|---|---|---:|---|---:|---:|"]
     for r in rows:
         dt, vt = _fmt_delta(r.get("d_test_accuracy", (None, None, "")))
         dv, vv = _fmt_delta(r.get("d_val_accuracy", (None, None, "")))
         seeds = f"{r['n']}" + (f" (+{r['diverged']} diverged)" if r["diverged"] else "")
         lines.append(f"| {r['label']} | {r['expected']} | {seeds} | {_fmt(r['test_accuracy'])} | "
-                     f"{_fmt(r['val_accuracy'])} | {_fmt(r['gap'])} | {dt} | {vt} | {dv} | {vv} | "
-                     f"{'/'.join(map(str, r['steps']))} | {r['wall']:.0f} |")
+                     f"{_fmt(r['val_accuracy'])} | {_fmt(r['gap'])} | {dt} | {vt} | {agreement(r['arm'], vt)} | "
+                     f"{dv} | {vv} | {'/'.join(map(str, r['steps']))} | {r['wall']:.0f} |")
     best = by.get("best")
     if best:
         b = best[-1]["best"]

@@ -95,3 +95,10 @@ def test_only_and_jobs():
     jobs = bench.jobs_for(["baseline", "flip+tta", "best"], 2, [100, 500], bench.parse_only("flip+tta:1,best"))
     assert jobs == [(100, "flip", 1), (100, "best", 0), (100, "best", 1), (500, "flip", 1), (500, "best", 0),
                     (500, "best", 1)]
+
+
+def test_agreement_with_the_lecture():
+    agreement = _load().agreement
+    assert agreement("l2", "beats") == "yes" and agreement("no_bn", "hurts") == "yes"
+    assert agreement("no_bn", "beats") == "no" and agreement("mixup", "within noise") == "no difference measured"
+    assert agreement("baseline", "") == "" and agreement("l2", "n/a (1 seed)") == ""
