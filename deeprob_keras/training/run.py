@@ -243,7 +243,8 @@ def train_recipe(recipe, out_dir, strategy=None, verbose=1, extra_callbacks=(), 
     if export:
         raw_shape = tuple(datasets.train_arrays[0].shape[1:])
         paths["saved_model"] = export_serving_version(
-            model, os.path.join(out_dir, "serving"), raw_image_shape=raw_shape,
+            model, os.path.join(out_dir, "serving"), version=run_dir.serving_version(out_dir),
+            raw_image_shape=raw_shape,
             image_size=recipe.data.image_size, channels=recipe.data.channels,
             class_names=datasets.class_names, input_shape=datasets.image_shape)
     paths["metrics"] = os.path.join(out_dir, "metrics.json")

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import warnings
 
 import numpy as np
@@ -73,12 +74,31 @@ def _read_state(out_dir):
     return None
 
 
-def _write_state(out_dir, sha, state):
+def _write_state(out_dir, sha, state, serving_version=None):
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, STATE_FILE)
+    record = {"recipe_sha256": sha, "state": state}
+    if serving_version is not None:
+        record["serving_version"] = int(serving_version)
     with open(path + ".tmp", "w") as f:
-        json.dump({"recipe_sha256": sha, "state": state}, f)
+        json.dump(record, f)
     os.replace(path + ".tmp", path)
+
+
+def serving_version(out_dir):
+    """The SavedModel version this run exports as `serving/<version>/`: chosen once (the time
+    in seconds, above any version already there) and kept in `run_state.json`, so that a run
+    killed between its export and `metrics.json` re-exports into the same version instead of
+    leaving two versions of one model for TF Serving."""
+    state = _read_state(out_dir) or {}
+    if state.get("serving_version") is not None:
+        return int(state["serving_version"])
+    serving = os.path.join(out_dir, "serving")
+    existing = [int(n) for n in os.listdir(serving) if n.isdigit()] if os.path.isdir(serving) else []
+    version = max([int(time.time())] + [v + 1 for v in existing])
+    if state:
+        _write_state(out_dir, state["recipe_sha256"], state["state"], version)
+    return version
 
 
 def run_status(out_dir, recipe):
@@ -151,7 +171,9 @@ def prepare_run_dir(out_dir, recipe):
         # "already complete" instead): nothing of the old run is resumed.
         for name in ("backup", FITTED_WEIGHTS, FITTED_INFO, FITTED_SNAPSHOTS):
             _remove(os.path.join(out_dir, name))
-    _write_state(out_dir, sha, "training")
+    # A resumed run keeps its serving version; a new (or retrained) run gets a new one on export.
+    kept = _read_state(out_dir).get("serving_version") if status == "resume" else None
+    _write_state(out_dir, sha, "training", kept)
     return status
 
 
@@ -218,7 +240,7 @@ def finish(out_dir, member_dirs=()):
         for name in ("backup", FITTED_WEIGHTS, FITTED_INFO, FITTED_SNAPSHOTS):
             _remove(os.path.join(folder, name))
     state = _read_state(out_dir)
-    _write_state(out_dir, state["recipe_sha256"], "complete")
+    _write_state(out_dir, state["recipe_sha256"], "complete", state.get("serving_version"))
 
 
 def final_recipe(recipe, out_dir):

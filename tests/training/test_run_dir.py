@@ -161,6 +161,38 @@ def test_cli_finished_run_other_recipe_and_overwrite(tmp_path, capsys, monkeypat
     assert len(os.listdir(os.path.join(out, "serving"))) == 1, "serving/ mixes two recipes' versions"
 
 
+def test_crash_between_export_and_metrics_reexports_into_the_same_version(tmp_path, monkeypatch):
+    import deeprob_keras.training.run as run_module
+
+    out = str(tmp_path / "run")
+    recipe = _recipe()
+    real_export = run_module.export_serving_version
+    exported = []
+
+    def export_then_crash(*args, **kwargs):
+        exported.append(real_export(*args, **kwargs))
+        raise OSError(28, "No space left on device", os.path.join(out, "metrics.json"))
+
+    monkeypatch.setattr(run_module, "export_serving_version", export_then_crash)
+    with pytest.raises(OSError, match="No space left"):
+        train_recipe(recipe, out, verbose=0)
+    monkeypatch.undo()
+    result = train_recipe(recipe, out, verbose=0)
+    versions = [p for p in os.listdir(os.path.join(out, "serving")) if p.isdigit()]
+    assert versions == [os.path.basename(exported[0])], "a second SavedModel version of the same run"
+    assert os.path.samefile(result.paths["saved_model"], exported[0])
+
+
+def test_a_new_run_exports_a_newer_version(tmp_path):
+    out = str(tmp_path / "run")
+    os.makedirs(os.path.join(out, "serving", "99999999999"))  # a version from the future
+    run_dir.prepare_run_dir(out, _recipe())
+    first = run_dir.serving_version(out)
+    assert first == 100000000000 and run_dir.serving_version(out) == first
+    run_dir.prepare_run_dir(out, _recipe())  # the same unfinished run: resumed, same version
+    assert run_dir.serving_version(out) == first
+
+
 @pytest.mark.slow
 def test_sigkill_during_evaluation_or_export_then_same_command_finishes_without_retraining(tmp_path):
     import signal
