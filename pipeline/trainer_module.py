@@ -14,6 +14,7 @@ import keras_tuner
 import tensorflow as tf
 from tfx import v1 as tfx
 
+from deeprob_keras.quiet import verbose_requested
 from deeprob_keras.recipe import recipe_from_dict
 from deeprob_keras.training import export_saved_model, train_recipe
 from deeprob_keras.tuning import apply_hyperparameters
@@ -91,6 +92,35 @@ def run_fn(fn_args, strategy=None):
           f"SavedModel: {fn_args.serving_model_dir}", flush=True)
 
 
+class PipelineRandomSearch(keras_tuner.RandomSearch):
+    """KerasTuner's `RandomSearch`, reporting in the pipeline's lines: one for the search space, one for
+    the best trial; each trial prints its hyperparameters and epochs (`RecipeHyperModel`). KerasTuner's
+    own banners and tables (~15 lines a trial; TFX calls both summaries) show with `--verbose` or
+    `DEEPROB_VERBOSE=1`.
+    """
+
+    def on_search_begin(self):
+        if not verbose_requested():
+            self.oracle.verbose = 0  # the per-trial display; `fit` keeps its own `verbose`
+        super().on_search_begin()
+
+    def search_space_summary(self, extended=False):
+        if verbose_requested():
+            return super().search_space_summary(extended)
+        names = [hp.name for hp in self.oracle.hyperparameters.space]
+        print(f"deeprob pipeline: Tuner: random search over {names}, {self.oracle.max_trials} trial(s)", flush=True)
+
+    def results_summary(self, num_trials=10):
+        if verbose_requested():
+            return super().results_summary(num_trials)
+        best = self.oracle.get_best_trials(1)
+        if not best or best[0].score is None:
+            print("deeprob pipeline: Tuner: no trial finished", flush=True)
+            return
+        print(f"deeprob pipeline: Tuner: best {self.oracle.objective.name} {best[0].score:.4f} of "
+              f"{len(self.oracle.trials)} trial(s): {best[0].hyperparameters.values}", flush=True)
+
+
 def tuner_fn(fn_args):
     """TFX Tuner entry point: a KerasTuner RandomSearch over the recipe's `search_space`.
 
@@ -105,7 +135,7 @@ def tuner_fn(fn_args):
                          "config's search_space). Received: search_space=[]")
     hypermodel = RecipeHyperModel(recipe, data_fn=_data_fn(fn_args), epochs=int(config.get("tuner_epochs", 1)),
                                   log_prefix="deeprob pipeline: Tuner trial", name="deeprob_recipe")
-    tuner = keras_tuner.RandomSearch(
+    tuner = PipelineRandomSearch(
         hypermodel, objective="val_accuracy", max_trials=int(config.get("tuner_trials", 2)),
         seed=recipe.seed, directory=fn_args.working_dir, project_name="deeprob_random_search",
         overwrite=True)

@@ -90,3 +90,19 @@ def test_tuner_refuses_an_empty_search_space(tmp_path):
     recipe = with_overrides(Recipe(), {"seed": SEED})
     with pytest.raises(ValueError, match="non-empty recipe search_space"):
         trainer_module.tuner_fn(_fn_args(tmp_path, recipe))
+
+
+def test_tuner_reports_in_one_line_per_summary_unless_verbose(recorded, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DEEPROB_VERBOSE", raising=False)
+    monkeypatch.setattr(hypermodel_module, "build_compiled_model",
+                        lambda recipe, data, strategy, plan: ("model", plan.steps_per_epoch))
+    tuner = trainer_module.tuner_fn(_fn_args(tmp_path, _recipe())).tuner
+    capsys.readouterr()
+    tuner.search_space_summary()
+    tuner.results_summary()
+    assert capsys.readouterr().out.splitlines() == [
+        "deeprob pipeline: Tuner: random search over ['optimizer.learning_rate'], 1 trial(s)",
+        "deeprob pipeline: Tuner: no trial finished"]
+    monkeypatch.setenv("DEEPROB_VERBOSE", "1")
+    tuner.search_space_summary()
+    assert len(capsys.readouterr().out.splitlines()) > 1  # KerasTuner's own summary
