@@ -150,7 +150,11 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     counts["test"] = counts["validation"]
 
     def make(files, training):
-        ds = _records(files)
+        # Known cardinality: Keras then knows the steps of an epoch instead of running into the end of
+        # the data once per dataset (its "Your input ran out of data" warning, TensorFlow's "Local
+        # rendezvous is aborting ... End of sequence" logs). `check_records` counted the records.
+        ds = _records(files).apply(tf.data.experimental.assert_cardinality(
+            counts["train"] if training else counts["validation"]))
         if training:
             ds = ds.shuffle(min(recipe.data.shuffle_buffer, counts["train"]), seed=recipe.seed,
                             reshuffle_each_iteration=True)
