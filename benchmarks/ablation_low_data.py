@@ -387,9 +387,10 @@ def section(data, per_class, settings):
     base = by.get("baseline")
     if base and base[0].get("curve", {}).get("loss"):
         loss = base[0]["curve"]["loss"]
-        half = loss[len(loss) // 2]
+        half = loss[(len(loss) - 1) // 2]
         lines += [f"Baseline training loss (seed {base[0]['seed_index']}, mean over each virtual epoch): "
-                  f"{loss[0]:.3f} after {spe} steps, {half:.3f} at mid-run, {loss[-1]:.3f} at the end; clean "
+                  f"{loss[0]:.3f} after {spe} steps, {half:.3f} after {spe * ((len(loss) + 1) // 2)} steps, "
+                  f"{loss[-1]:.3f} at the end; clean "
                   f"training accuracy {base[0]['metrics']['train_accuracy']:.4f} (curve: right panel of the plot).",
                   ""]
     base_row = next((r for r in rows if r["arm"] == "baseline"), None)
@@ -432,7 +433,8 @@ def write_report(data, settings, sizes, out_dir, command):
     lines = ["# Low-data ablation: the lecture's regularizers on 100 and 500 images per class", "",
              "Stratified training subsets (`data.examples_per_class`, drawn with the run's seed from the training "
              "part after the validation split; identical for every arm at a given seed), every arm at the same "
-             "number of optimizer steps, mean ± sample std over seeds (3 at the full settings). Gap = accuracy of the final model on the "
+             "number of optimizer steps, mean ± sample std over seeds (3 at the full settings). "
+             "Gap = accuracy of the final model on the "
              "un-augmented training subset minus its validation accuracy. Δ = arm − baseline in points; verdict "
              "'beats' / 'hurts' when |Δ| > 2 standard errors, else 'within noise'. flip+tta is the flip arm's models "
              "evaluated with flip TTA (paired with flip). fmp averages 8 random-region passes at test time. "
