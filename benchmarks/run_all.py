@@ -63,6 +63,7 @@ def commands(budget):
             "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
+            "random_vs_grid": ([], [f"{rel}/random_vs_grid.md"]),
         }
     return {
         "augmentation": (["--seconds", "0.3"], [f"{rel}/augmentation.md"]),
@@ -88,6 +89,8 @@ def commands(budget):
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
         "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
                        f"{work}/retrieval", "--out", f"{rel}/retrieval.md"], [f"{rel}/retrieval.md"]),
+        "random_vs_grid": (["--repeats", "20", "--out", f"{rel}/random_vs_grid.md", "--figure",
+                            f"{rel}/random_vs_grid.png"], [f"{rel}/random_vs_grid.md"]),
     }
 
 
@@ -106,6 +109,7 @@ PRODUCED_BY = {
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
+    "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",
 }
 
 
