@@ -13,7 +13,8 @@ logs that every TensorFlow/TFX process prints on a CPU machine. `quiet_logs()`:
   notice), which TFX pulls in;
 - drops the known-harmless records of absl's and TensorFlow's Python loggers
   (`HARMLESS_MESSAGES`), e.g. TFX's "ArtifactQuery.property_predicate is not
-  supported" at every input resolution; every other warning still shows.
+  supported" at every input resolution, TFMA's use of a deprecated TensorFlow
+  API); every other warning still shows.
 
 `--verbose` anywhere among the arguments, or `DEEPROB_VERBOSE=1`, turns all of
 this off and shows absl's INFO logs too. The library, imported from a user's
@@ -34,6 +35,8 @@ HARMLESS_MESSAGES = (
     "ContextQuery.property_predicate is not supported",
     "Local rendezvous is aborting",  # the end of a tf.data iterator (C++; here in case it reaches Python)
     "End of sequence",
+    # TFMA's Evaluator reads its own output with a deprecated TensorFlow API (8 lines, twice a run)
+    "tf_record_iterator (from tensorflow.python.lib.io.tf_record) is deprecated",
 )
 # (category, module regex) of warnings that say nothing a user can act on.
 HARMLESS_WARNINGS = (

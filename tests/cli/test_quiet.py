@@ -11,7 +11,7 @@ from deeprob_keras.quiet import HarmlessFilter, running_as_command
 
 DEEPROB = os.path.join(os.path.dirname(sys.executable), "deeprob")
 # A process that sets the command's levels, then logs what TFX, TensorFlow and Google's libraries log.
-EMIT = """
+EMIT = r"""
 import logging, warnings
 from deeprob_keras.quiet import quiet_logs
 quiet_logs()
@@ -20,6 +20,9 @@ absl_logging.warning("ArtifactQuery.property_predicate is not supported.")
 absl_logging.warning("a real absl warning")
 absl_logging.info("an absl info line")
 logging.getLogger("tensorflow").warning("Local rendezvous is aborting with status: OUT_OF_RANGE: End of sequence")
+logging.getLogger("tensorflow").warning("From %s: tf_record_iterator (from tensorflow.python.lib.io.tf_record) is "
+                                        "deprecated and will be removed in a future version.\nInstructions for "
+                                        "updating:\nUse eager execution", "tensorflow_model_analysis/writers.py:112")
 logging.getLogger("tensorflow").warning("a real tensorflow warning")
 warnings.warn_explicit("Support for google-cloud-storage < 3.0.0 will be removed", FutureWarning,
                        "models.py", 52, module="google.cloud.aiplatform.models")
@@ -41,7 +44,7 @@ def _emit(**env):
 
 def test_harmless_records_are_dropped_real_warnings_kept():
     err = _emit()
-    assert "property_predicate" not in err and "Local rendezvous" not in err
+    assert "property_predicate" not in err and "Local rendezvous" not in err and "tf_record_iterator" not in err
     assert "google-cloud-storage" not in err
     assert "a real absl warning" in err and "a real tensorflow warning" in err and "a real future warning" in err
     assert "an absl info line" not in err
@@ -49,8 +52,8 @@ def test_harmless_records_are_dropped_real_warnings_kept():
 
 def test_verbose_environment_shows_everything():
     err = _emit(DEEPROB_VERBOSE="1")
-    for text in ("property_predicate", "Local rendezvous", "google-cloud-storage", "an absl info line",
-                 "a real absl warning"):
+    for text in ("property_predicate", "Local rendezvous", "tf_record_iterator", "google-cloud-storage",
+                 "an absl info line", "a real absl warning"):
         assert text in err, text
 
 
