@@ -79,6 +79,8 @@ def cmd_multi_worker_local(args):
         return 2
     recipe = _load(args.recipe, overrides)  # a bad recipe fails here, once, before any worker starts
     out = args.out or os.path.join("runs", recipe.name)
+    if _finished_already(recipe, out, args.overwrite):  # another recipe's run: refused before any worker starts
+        return 0
     argv = [sys.executable, "-m", "deeprob_keras.cli", "train", args.recipe, "--multi-worker", "--out", out]
     for flag, value in (("--epochs", args.epochs), ("--limit-examples", args.limit_examples), ("--seed", args.seed)):
         if value is not None:
@@ -217,6 +219,8 @@ def build_parser():
     p.add_argument("--limit-examples", type=int, help="train on the first N examples only")
     p.add_argument("--seed", type=int, help="override the recipe's seed")
     p.add_argument("--out", type=output_dir, help="output directory (default runs/<recipe name>)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the run that --out holds (another recipe's, or this one's finished run) first")
     p.set_defaults(func=cmd_multi_worker_local)
 
     p = sub.add_parser("schedule", help="learning-rate schedules")

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, monitor_mode, read_best_value
 from deeprob_keras.recipe import RecipeError, save_recipe
+from deeprob_keras.training import run_dir
 from deeprob_keras.training.run import TrainingDiverged, TrainResult, build_compiled_model, load_augmented_datasets
 from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size
 
@@ -278,7 +279,8 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
     out_dir = os.path.abspath(out_dir)
     paths = {}
     if chief:
-        os.makedirs(out_dir, exist_ok=True)
+        # One run per directory, as `deeprob train`: another recipe's run there is refused.
+        run_dir.prepare_run_dir(out_dir, recipe)
         paths["recipe"] = save_recipe(recipe, os.path.join(out_dir, "recipe.yaml"))
     keras.utils.set_random_seed(recipe.seed)
     replicas = strategy.num_replicas_in_sync
@@ -435,6 +437,7 @@ def train_multi_worker(recipe, out_dir, strategy=None, verbose=1, max_steps=None
         paths["metrics"] = os.path.join(out_dir, "metrics.json")
         with open(paths["metrics"], "w") as f:
             json.dump({**metrics, "history": history, "paths": paths}, f, indent=2)
+        run_dir.finish(out_dir)
     return TrainResult(model=model, history=history, metrics=metrics, paths=paths, recipe=recipe)
 
 

@@ -160,9 +160,9 @@ def prepare_run_dir(out_dir, recipe):
     status = run_status(out_dir, recipe)
     if status == "other":
         state = _read_state(out_dir)
-        what = "finished run" if state.get("state") == "complete" else "unfinished run"
+        what = "a finished run" if state.get("state") == "complete" else "an unfinished run"
         raise RunDirConflict(
-            f"--out {out_dir} holds a {what} of a different recipe{_differences(out_dir, recipe)}. "
+            f"--out {out_dir} holds {what} of a different recipe{_differences(out_dir, recipe)}. "
             f"To resume it: deeprob train {os.path.join(out_dir, 'recipe.yaml')} --out {out_dir}; "
             f"to start fresh: a new --out; to delete it and train this recipe there: --overwrite")
     sha = recipe_fingerprint(recipe)

@@ -71,7 +71,7 @@ def test_chief_writes_the_outputs(two_worker_run):
 
     _, out, stdout = two_worker_run
     assert sorted(os.listdir(out)) == ["best.keras", "best.keras.json", "checkpoints", "history.csv", "metrics.json",
-                                       "model.keras", "recipe.yaml"]
+                                       "model.keras", "recipe.yaml", "run_state.json"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["replicas"] == 2 and metrics["workers"] == 2 and metrics["global_batch_size"] == 64
     assert metrics["epochs_run"] == 2 and metrics["steps"] == 2 * math.ceil(TRAIN_EXAMPLES / 64)
@@ -91,7 +91,16 @@ def test_chief_writes_the_outputs(two_worker_run):
 
 @pytest.mark.slow  # a second two-process run
 def test_a_rerun_resumes_from_the_chiefs_checkpoint(two_worker_run):
+    from deeprob_keras.training import run_dir
+
     recipe_path, out, _ = two_worker_run
+    # As if a 3-epoch run had been killed after its epoch-2 checkpoint (a changed recipe, e.g. the
+    # same one with more epochs, is another run: refused, see the test below).
+    three = recipe_from_dict({**TINY, "training": {**TINY["training"], "epochs": 3}})
+    state = json.loads((out / "run_state.json").read_text())
+    state.update(recipe_sha256=run_dir.recipe_fingerprint(three), state="training")
+    (out / "run_state.json").write_text(json.dumps(state))
+    (out / "metrics.json").unlink()
     stdout = _multi_worker_local(recipe_path, out, "--epochs", "3")
     assert "[worker 0] deeprob: resuming from the checkpoint of epoch 2" in stdout
     assert "[worker 0] epoch 3/3" in stdout and "epoch 1/3" not in stdout
@@ -173,4 +182,19 @@ def test_bad_recipe_exits_2_before_any_worker_starts(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert "Did you mean 'learning_rate'?" in proc.stderr and "Traceback" not in proc.stderr
+    assert "starting 2 workers" not in proc.stdout
+
+
+def test_another_recipes_run_in_out_is_refused_before_any_worker_starts(tmp_path):
+    from deeprob_keras.training import run_dir
+
+    out = tmp_path / "run"
+    run_dir.prepare_run_dir(str(out), recipe_from_dict({**TINY, "seed": 7}))  # another recipe's unfinished run
+    recipe_path = tmp_path / "tiny.yaml"
+    recipe_path.write_text(json.dumps(TINY))
+    proc = subprocess.run([DEEPROB, "multi-worker-local", str(recipe_path), "--workers", "2", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds an unfinished run of a different recipe" in lines[0], proc.stderr
     assert "starting 2 workers" not in proc.stdout
