@@ -33,7 +33,7 @@ def _drop_if_stale(prepared_dir, stamp, adopt):
 
 
 def _write_stamp(prepared_dir, stamp):
-    tmp = os.path.join(prepared_dir, STAMP_FILE + ".tmp")
+    tmp = os.path.join(prepared_dir, f"{STAMP_FILE}.{os.getpid()}.tmp")  # processes may load at once
     with open(tmp, "w") as f:
         json.dump(stamp, f)
     os.replace(tmp, os.path.join(prepared_dir, STAMP_FILE))
