@@ -28,6 +28,7 @@ Fashion-MNIST figures to compare the default recipe with.
 import argparse
 import datetime
 import os
+import re
 import platform
 import shutil
 import subprocess
@@ -256,6 +257,9 @@ def write_results(records, budget, mach, vers, path, notes=()):
                     body = f.read().strip()
                 # demote the file's own headings below this section's
                 body = "\n".join(("###" + line) if line.startswith("#") else line for line in body.splitlines())
+                # images linked beside the results file: relative to the report's folder instead
+                folder = os.path.relpath(os.path.dirname(full), os.path.dirname(os.path.abspath(path)))
+                body = re.sub(r"\]\((?![a-z]+:|/)([^)/]+\.png)\)", lambda m: f"]({folder}/{m.group(1)})", body)
                 lines += [f"Results file `{rel}`:", "", body, ""]
             else:
                 lines += [f"Results file `{rel}`: missing (the command failed or has not run).", ""]
