@@ -498,6 +498,23 @@ def plot(data, settings, sizes, path):
     plt.close(fig)
 
 
+def merge_runs(data, others):
+    """Adds to `data` the runs of `others` (results of parallel parts, each run by its own process with
+    its own --out) that it lacks, keyed by (size, arm, seed, settings); returns how many were added."""
+    def key(r):
+        return r["per_class"], r["arm"], r["seed_index"], json.dumps(r["settings"], sort_keys=True)
+
+    have = {key(r) for r in data["runs"]}
+    added = 0
+    for other in others:
+        for r in other["runs"]:
+            if key(r) not in have:
+                data["runs"].append(r)
+                have.add(key(r))
+                added += 1
+    return added
+
+
 def parse_only(text):
     """'baseline:0,l2' -> [('baseline', 0), ('l2', None)]."""
     out = []
@@ -536,6 +553,9 @@ def main(argv=None):
                         help="start no run that would end after this (estimated from the runs so far)")
     parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_ablation_low_data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="first add the runs of these ablation_low_data.json files (parts run in parallel with "
+                             "--only ... --out DIR) to --out's, then go on as usual")
     args = parser.parse_args(argv)
     arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     only = parse_only(args.only) if args.only else []
@@ -553,6 +573,13 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     json_path = os.path.join(args.out, "ablation_low_data.json")
     data = load_results(json_path)
+    if args.merge:
+        missing = [p for p in args.merge if not os.path.exists(p)]
+        if missing:
+            parser.error(f"--merge: no such file {missing[0]}")
+        added = merge_runs(data, [load_results(p) for p in args.merge])
+        save_results(data, json_path)
+        print(f"ablation_low_data: merged {added} run(s) from {len(args.merge)} file(s) into {json_path}", flush=True)
     command = ".venv/bin/python benchmarks/ablation_low_data.py " + " ".join(argv if argv is not None else sys.argv[1:])
     tag = f"steps{args.steps}_e{settings['epoch_steps']}" + ("_w" + "-".join(map(str, args.widths)) if args.widths else "")
     work_dir = os.path.join(args.work_dir, tag)

@@ -102,3 +102,19 @@ def test_agreement_with_the_lecture():
     assert agreement("l2", "beats") == "yes" and agreement("no_bn", "hurts") == "yes"
     assert agreement("no_bn", "beats") == "no" and agreement("mixup", "within noise") == "no difference measured"
     assert agreement("baseline", "") == "" and agreement("l2", "n/a (1 seed)") == ""
+
+
+def test_merge_adds_the_parts_missing_runs_once():
+    bench = _load()
+    settings = {"steps": 4}
+
+    def run(arm, seed, settings=settings):
+        return {"per_class": 5, "arm": arm, "seed_index": seed, "settings": settings}
+
+    data = {"runs": [run("baseline", 0), run("l2", 0)]}
+    part_a = {"runs": [run("baseline", 1), run("l2", 0)]}  # l2:0 is already there
+    part_b = {"runs": [run("baseline", 1), run("l2", 1), run("l2", 1, {"steps": 8})]}
+    assert bench.merge_runs(data, [part_a, part_b]) == 3
+    keys = sorted((r["arm"], r["seed_index"], r["settings"]["steps"]) for r in data["runs"])
+    assert keys == [("baseline", 0, 4), ("baseline", 1, 4), ("l2", 0, 4), ("l2", 1, 4), ("l2", 1, 8)]
+    assert bench.merge_runs(data, [part_a, part_b]) == 0
