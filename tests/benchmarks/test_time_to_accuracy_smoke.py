@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/time_to_accuracy.py: two tiny recipes, 2 epochs, 256 examples; no timing asserts."""
+"""Smoke test of benchmarks/time_to_accuracy.py: two tiny recipes, 2 epochs, 256 examples of sklearn's digits (8x8); no timing asserts."""
 
 import json
 
@@ -14,6 +14,7 @@ def _load():
 def _recipe(path, name, tta):
     path.write_text(
         f"name: {name}\n"
+        "data: {dataset: digits}\n"
         "model: {name: small_resnet, widths: [4, 8], blocks_per_stage: 1}\n"
         "schedule: {name: cosine, warmup_epochs: 0}\n"
         f"augmentation: {{flip: true, translate: 1, tta: {tta}}}\n"
@@ -28,6 +29,17 @@ def test_time_to_reach_picks_the_first_epoch_at_or_above_the_threshold():
     assert tta.time_to_reach(curve, 0.92) == 20.0
     assert tta.time_to_reach(curve, 0.93) == 20.0
     assert tta.time_to_reach(curve, 0.94) is None
+
+
+def test_median_epoch_budget_ignores_a_stolen_epoch():
+    bench = _load()
+    curve = [{"epoch": i + 1, "train_seconds": t} for i, t in enumerate([50.0, 100.0, 250.0, 300.0, 350.0])]
+    assert bench.median_epoch_seconds(curve) == pytest.approx(50.0)  # the 150-s epoch does not move it
+    runs = [{"name": "a", "seed": 0, "final_test_accuracy": 0.9, "train_seconds": 350.0, "epochs": 5,
+             "curve": curve, "parameters": 1, "train_flops_per_example": 1}]
+    summary = bench.summarize(runs)["a"]
+    assert summary["median_epoch_minutes"] == pytest.approx(250.0 / 60)
+    assert summary["train_minutes"] == pytest.approx(350.0 / 60)
 
 
 @pytest.mark.slow
