@@ -62,6 +62,10 @@ def commands(budget):
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
             "time_to_accuracy": (["--seeds", "0", "1", "2"], [f"{rel}/time_to_accuracy.md"]),
             "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
+            # the seed-0 models that time_to_accuracy (above) trained
+            "tta_modes": (["--models", "runs/bench_time_to_accuracy/fashion_mnist_seed0/model.keras",
+                           "runs/bench_time_to_accuracy/fashion_mnist_fast_seed0/model.keras"],
+                          [f"{rel}/tta_modes.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
             "random_vs_grid": ([], [f"{rel}/random_vs_grid.md"]),
@@ -86,6 +90,8 @@ def commands(budget):
         "leave_one_out": (["--seeds", "0", "--epochs", "2", "--limit-examples", "6000", "--out",
                            f"{rel}/leave_one_out.md", "--work-dir", f"{work}/leave_one_out"],
                           [f"{rel}/leave_one_out.md"]),
+        "tta_modes": (["--models", f"{work}/time_to_accuracy/fashion_mnist_seed0/model.keras", "--limit", "1000",
+                       "--out", f"{rel}/tta_modes.md"], [f"{rel}/tta_modes.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
         "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
@@ -109,6 +115,7 @@ PRODUCED_BY = {
     "time_to_accuracy": "see the Command line inside the file",
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
+    "tta_modes": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
     "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",
 }
