@@ -50,6 +50,8 @@ ARMS = {
     "no_ema": ("EMA weight averaging", {"optimizer.use_ema": False}),
     "no_warmup": ("learning-rate warmup", {"schedule.warmup_epochs": 0.0}),
     "default_widths": ("the wider network (default widths 16-32-64)", {"model.widths": [16, 32, 64]}),
+    "no_bfloat16": ("bfloat16 compute (float32 instead; same epochs: worth time, not accuracy)",
+                    {"training.precision": "float32"}),
 }
 
 

@@ -30,3 +30,32 @@ def dtype_policy(name):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_native_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """True when the CPU's flags name a bfloat16 instruction set (AVX512-BF16 or AMX-BF16), False when
+    they do not, None when they cannot be read (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return None
+    if flags is None:
+        return None
+    return any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS)
+
+
+def precision_warning(name, has_gpu=False, cpuinfo="/proc/cpuinfo"):
+    """A one-line warning when `name` will likely train slower than float32 here, else None.
+
+    bfloat16 pays on a CPU only with native bfloat16 instructions: without them
+    TensorFlow converts every tensor and computes in float32 (slower than
+    float32 throughout). A GPU decides for itself, so no warning there.
+    """
+    if name != "mixed_bfloat16" or has_gpu or cpu_has_native_bfloat16(cpuinfo) is not False:
+        return None
+    return ("training.precision mixed_bfloat16: this CPU has no native bfloat16 instructions "
+            f"({' or '.join(NATIVE_BFLOAT16_FLAGS)}), so it will likely train slower than with float32")

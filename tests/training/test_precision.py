@@ -38,3 +38,25 @@ def test_unknown_precision_is_refused():
             pass
     with pytest.raises(Exception, match="precision"):
         recipe_from_dict({"training": {"precision": "float16"}})
+
+
+def _cpuinfo(tmp_path, flags):
+    path = tmp_path / "cpuinfo"
+    path.write_text(f"processor\t: 0\nmodel name\t: test cpu\nflags\t\t: fpu sse2 {flags}\n\n")
+    return str(path)
+
+
+def test_bfloat16_warning_only_on_a_cpu_without_bfloat16_instructions(tmp_path):
+    from deeprob_keras.training.precision import cpu_has_native_bfloat16, precision_warning
+
+    avx2 = _cpuinfo(tmp_path, "avx2 fma")
+    assert cpu_has_native_bfloat16(avx2) is False
+    message = precision_warning("mixed_bfloat16", cpuinfo=avx2)
+    assert message and "slower than with float32" in message and "\n" not in message
+    (tmp_path / "bf16").mkdir()
+    bf16 = _cpuinfo(tmp_path / "bf16", "avx2 avx512f avx512_bf16")
+    assert cpu_has_native_bfloat16(bf16) is True and precision_warning("mixed_bfloat16", cpuinfo=bf16) is None
+    assert precision_warning("float32", cpuinfo=avx2) is None
+    assert precision_warning("mixed_bfloat16", has_gpu=True, cpuinfo=avx2) is None
+    missing = str(tmp_path / "absent")
+    assert cpu_has_native_bfloat16(missing) is None and precision_warning("mixed_bfloat16", cpuinfo=missing) is None
