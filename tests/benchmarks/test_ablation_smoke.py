@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/ablation.py: two arms, 256 examples, 1 epoch, tiny widths."""
+"""Smoke test of benchmarks/ablation.py: two arms, 256 examples of sklearn's digits (8x8), 1 epoch, tiny widths."""
 
 import json
 
@@ -14,7 +14,9 @@ def _load_ablation():
 @pytest.mark.slow
 def test_two_arms_write_table_plot_and_resume(tmp_path, capsys):
     ablation = _load_ablation()
-    argv = ["--arms", "baseline,label_smoothing", "--epochs", "1", "--limit-examples", "256",
+    recipe = tmp_path / "digits.yaml"
+    recipe.write_text("name: digits\ndata: {dataset: digits}\ntraining: {batch_size: 64}\n")
+    argv = ["--arms", "baseline,label_smoothing", "--epochs", "1", "--limit-examples", "256", "--recipe", str(recipe),
             "--widths", "4", "8", "--out", str(tmp_path), "--work-dir", str(tmp_path / "runs")]
     ablation.main(argv)
     table = (tmp_path / "ablation.md").read_text()

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/leave_one_out.py: tiny recipe, two arms, 1 epoch; no timing asserts."""
+"""Smoke test of benchmarks/leave_one_out.py: tiny recipe on sklearn's digits (8x8), two arms, 1 epoch; no timing asserts."""
 
 import json
 
@@ -16,7 +16,7 @@ def test_arms_worth_table_no_tta_derived_and_resume(tmp_path, capsys):
     leave_one_out = _load()
 
     recipe = tmp_path / "tiny_fast.yaml"
-    recipe.write_text("name: tiny_fast\nmodel: {widths: [4, 8]}\nschedule: {warmup_epochs: 0}\n"
+    recipe.write_text("name: tiny_fast\ndata: {dataset: digits}\nmodel: {widths: [4, 8]}\nschedule: {warmup_epochs: 0}\n"
                       "augmentation: {flip: true, translate: 1, tta: flip_translate}\n"
                       "training: {epochs: 1, batch_size: 64}\n")
     out = tmp_path / "loo.md"

@@ -33,7 +33,8 @@ def test_time_to_reach_picks_the_first_epoch_at_or_above_the_threshold():
 
 def test_median_epoch_budget_ignores_a_stolen_epoch():
     bench = _load()
-    curve = [{"epoch": i + 1, "train_seconds": t} for i, t in enumerate([50.0, 100.0, 250.0, 300.0, 350.0])]
+    curve = [{"epoch": i + 1, "train_seconds": t, "test_accuracy": 0.9}
+             for i, t in enumerate([50.0, 100.0, 250.0, 300.0, 350.0])]
     assert bench.median_epoch_seconds(curve) == pytest.approx(50.0)  # the 150-s epoch does not move it
     runs = [{"name": "a", "seed": 0, "final_test_accuracy": 0.9, "train_seconds": 350.0, "epochs": 5,
              "curve": curve, "parameters": 1, "train_flops_per_example": 1}]

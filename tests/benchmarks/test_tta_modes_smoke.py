@@ -35,7 +35,8 @@ def test_every_mode_on_a_tiny_trained_model(tmp_path):
     assert [m["mode"] for m in modes] == list(bench.MODES)
     assert all(0.0 <= m["test_accuracy"] <= 1.0 and 0.0 <= m["validation_accuracy"] <= 1.0 for m in modes)
     assert data["models"][0]["trained_with"]["flip"] is True
-    assert "| multi_scale_crops | 50 |" in out.read_text()
+    views = bench.views_of(bench.mode_args("multi_scale_crops", 8))  # digits are 8x8: scales 8, 9, 10
+    assert views == 30 and f"| multi_scale_crops | {views} |" in out.read_text()
 
 
 def test_a_model_outside_a_run_directory_is_refused(tmp_path, capsys):

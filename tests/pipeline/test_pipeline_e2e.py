@@ -2,7 +2,11 @@
 (fast; the transfer default is in test_transfer_default.py): blessed and pushed; then a worse
 model that passes the lower bound but not the change threshold (not blessed, serving dir
 unchanged); the same kind of model within a wider change threshold (blessed, pushed); then
-planted bad data (stops before training)."""
+planted bad data (stops before training). The links between components are checked from what
+each one wrote: the Tuner's best hyperparameters are those the Trainer trained with; a wrong
+image size is an anomaly of the curated schema; an inferred schema runs end to end; the data
+components run on Beam's DirectRunner in multi-processing mode (the path of Dataflow, Flink and
+Spark users)."""
 
 import json
 import os
@@ -16,6 +20,8 @@ import tensorflow as tf
 
 from deeprob_keras.data import encode_example, load_arrays, preprocess_images
 from deeprob_pipeline.config import load_pipeline_config
+from deeprob_keras.recipe import load_recipe
+from deeprob_pipeline.metadata import open_store
 from deeprob_pipeline.runners import evaluation_summary, run_local
 
 pytestmark = pytest.mark.slow
@@ -58,6 +64,20 @@ def test_every_component_ran_once_and_a_blessed_model_was_pushed(first_run):
     assert report.pushed_dir and os.path.dirname(report.pushed_dir) == config.serving_dir
     assert _versions(config.serving_dir) == [os.path.basename(report.pushed_dir)]
     assert os.path.exists(os.path.join(report.pushed_dir, "saved_model.pb"))
+
+
+def test_the_trainer_trained_with_the_tuners_best_hyperparameters(first_run):
+    config, report = first_run
+    store = open_store(config.metadata_path)
+    tuned = store.get_artifacts_by_type("HyperParameters")
+    assert len(tuned) == 1, "one Tuner run in this store"
+    with open(os.path.join(tuned[0].uri, "best_hyperparameters.txt")) as f:
+        best = json.load(f)["values"]["optimizer.learning_rate"]
+    assert 0.002 <= best <= 0.01  # the search space of _config
+    trained_with = load_recipe(os.path.join(report.model_run_dir, "recipe.yaml"))
+    assert trained_with.optimizer.learning_rate == pytest.approx(best)
+    base = load_recipe(config.recipe).optimizer.learning_rate
+    assert not 0.002 <= base <= 0.01, "the recipe's own rate must lie outside the search space for this test to bite"
 
 
 def test_pushed_model_predicts_like_the_trainers_keras_model(first_run):
@@ -146,7 +166,8 @@ def test_worse_model_within_a_wider_change_threshold_is_blessed_and_pushed(first
         before + [os.path.basename(report.pushed_dir)])
 
 
-@pytest.mark.parametrize("anomaly, feature", [("label_out_of_range", "label")])
+@pytest.mark.parametrize("anomaly, feature", [("label_out_of_range", "label"), ("wrong_image_size", "height"),
+                                              ("wrong_image_size", "width")])
 def test_planted_anomaly_stops_before_training(first_run, tmp_path, anomaly, feature, capfd):
     config, _ = first_run
     before = _versions(config.serving_dir)
@@ -158,3 +179,44 @@ def test_planted_anomaly_stops_before_training(first_run, tmp_path, anomaly, fea
     assert report.executions["AnomalyGate"] == ["FAILED"]
     assert "Trainer" not in report.executions and "Tuner" not in report.executions
     assert report.pushed_dir is None and _versions(config.serving_dir) == before
+
+
+DATA_NODES = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"]
+
+
+def test_inferred_schema_runs_end_to_end(tmp_path):
+    """`schema: inferred`: TFX's SchemaGen infers the schema from today's statistics (it names
+    every feature and types them), the data passes it, the model is trained and pushed."""
+    config = _config(tmp_path, schema="inferred", enable_tuner=False, epochs=1, max_train_examples=600,
+                     max_eval_examples=200, accuracy_lower_bound=0.0)
+    report = run_local(config)
+    assert report.error is None, report.error
+    assert all(report.executions[n] == ["COMPLETE"] for n in DATA_NODES + ["AnomalyGate", "Trainer", "Pusher"])
+    schema_dir = [a.uri for a in open_store(config.metadata_path).get_artifacts_by_type("Schema")]
+    assert len(schema_dir) == 1
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from google.protobuf import text_format
+
+    schema = text_format.Parse(open(os.path.join(schema_dir[0], "schema.pbtxt")).read(), schema_pb2.Schema())
+    types = {f.name: schema_pb2.FeatureType.Name(f.type) for f in schema.feature}
+    assert types == {"image": "BYTES", "label": "INT", "height": "INT", "width": "INT", "channels": "INT"}
+    assert report.pushed_dir and os.path.exists(os.path.join(report.pushed_dir, "saved_model.pb"))
+
+
+def test_data_components_on_the_multi_processing_direct_runner(tmp_path, capsys):
+    """The data components through `beam_args` with two DirectRunner worker processes, on data with
+    a planted anomaly (so the run stops at the gate, before training): the same verdict as the
+    in-process runner's. Both wall times are printed (seen with -s)."""
+    seconds = {}
+    for mode, workers in (("in_memory", 1), ("multi_processing", 2)):
+        config = _config(tmp_path / mode, max_train_examples=600, max_eval_examples=200,
+                         beam_args=[f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"])
+        report = run_local(config, anomaly="label_out_of_range")
+        assert report.error is not None and "feature 'label'" in report.error, (mode, report.error)
+        assert all(report.executions[n] == ["COMPLETE"] for n in DATA_NODES), (mode, report.executions)
+        assert report.executions["AnomalyGate"] == ["FAILED"] and "Trainer" not in report.executions
+        seconds[mode] = {n: report.component_seconds[n] for n in DATA_NODES}
+    with capsys.disabled():
+        print("\ndata components, seconds (in_memory, 1 worker | multi_processing, 2 workers): "
+              + ", ".join(f"{n} {seconds['in_memory'][n]:.1f} | {seconds['multi_processing'][n]:.1f}"
+                          for n in DATA_NODES))
