@@ -39,14 +39,14 @@ DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yam
 
 def cpu_features():
     """The vector / bfloat16 features of this CPU that decide what TensorFlow's kernels can use."""
+    from deeprob_keras.training.precision import cpu_flags
+
     wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16")
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-            f.seek(0)
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
-    except OSError:
+    flags = cpu_flags()
+    if flags is None:
         return {"model": "?", "features": []}
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
     return {"model": model, "features": [w for w in wanted if w in flags]}
 
 

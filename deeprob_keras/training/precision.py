@@ -35,14 +35,19 @@ def dtype_policy(name):
 NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The first CPU's feature flags from `cpuinfo` (e.g. "avx2", "avx512_bf16"), or None when unreadable (not Linux)."""
+    try:
+        with open(cpuinfo) as f:
+            return next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return None
+
+
 def cpu_has_native_bfloat16(cpuinfo="/proc/cpuinfo"):
     """True when the CPU's flags name a bfloat16 instruction set (AVX512-BF16 or AMX-BF16), False when
     they do not, None when they cannot be read (not Linux)."""
-    try:
-        with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
-    except OSError:
-        return None
+    flags = cpu_flags(cpuinfo)
     if flags is None:
         return None
     return any(flag in flags for flag in NATIVE_BFLOAT16_FLAGS)
