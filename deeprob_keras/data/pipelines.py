@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.data.arrays import load_arrays
+from deeprob_keras.data.epoch_order import EpochOrder
 
 
 @dataclasses.dataclass
@@ -21,6 +22,11 @@ class Datasets:
     train_arrays: tuple = None  # (uint8 images, labels) after filtering, for PCA stats etc.
     train_plain: tf.data.Dataset = None  # training data without augmentation (BatchNorm recalibration)
     test_arrays: tuple = None
+    epoch_order: EpochOrder = None  # the training order's counter; its `callback()` keeps a resumed run's order
+
+    def callbacks(self):
+        """Keras callbacks that the training data needs in `fit` (none for data without an `EpochOrder`)."""
+        return [self.epoch_order.callback()] if self.epoch_order is not None else []
 
     @property
     def num_classes(self):
@@ -106,7 +112,6 @@ def load_datasets(
     channels=None,
     seed=0,
     data_dir=None,
-    shuffle_buffer=10000,
     image_fn=None,
     batch_fn=None,
     one_hot=False,
@@ -149,11 +154,13 @@ def load_datasets(
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"dataset {name!r}: the training split has fewer than 2 classes")
 
+    order = EpochOrder(seed)
+
     def make(images, labels, training):
-        ds = tf.data.Dataset.from_tensor_slices((images, labels))
-        if training:
-            ds = ds.shuffle(min(shuffle_buffer, len(labels)), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size, drop_remainder=False)
+        if training:  # a new permutation every epoch, the same one for epoch e in every run of this seed
+            ds = order.batches(images, labels, batch_size)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size, drop_remainder=False)
         ds = ds.map(lambda x, y: (preprocess_images(x, image_size, channels), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
         return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
@@ -169,4 +176,5 @@ def load_datasets(
         train_arrays=(x_tr, y_tr),
         train_plain=make(x_tr, y_tr, False),
         test_arrays=(x_test, y_test),
+        epoch_order=order,
     )

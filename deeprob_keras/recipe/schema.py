@@ -30,7 +30,8 @@ class DataSpec:
     examples_per_class: Optional[int] = spec(None, range=(1, None), doc="keep N training examples per class")
     image_size: Optional[int] = spec(None, range=(8, 1024), doc="resize images to SxS (e.g. digits 8->28)")
     channels: Optional[int] = spec(None, choices=(1, 3), doc="force grayscale (1) or RGB (3)")
-    shuffle_buffer: int = spec(10000, range=(1, None))
+    shuffle_buffer: int = spec(10000, range=(1, None), doc="TFRecord data (the pipeline's Trainer); in-memory arrays "
+                               "get a full permutation per epoch, keyed by (seed, epoch)")
 
 
 @dataclasses.dataclass

@@ -60,7 +60,8 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
     if recipe.callbacks.snapshots:
         snapshot_steps = schedule_snapshot_steps(plan.schedule_spec(recipe.schedule), steps_per_epoch, plan.epochs)
     callbacks = [EpochTimer()] + build_callbacks(
-        recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + list(extra_callbacks)
+        recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + datasets.callbacks() + list(
+        extra_callbacks)
     if verbose:
         print(f"deeprob: training {recipe.name!r} on {datasets.num_examples} examples, "
               f"{plan.replicas} replica(s), global batch {plan.global_batch_size}, "
@@ -134,7 +135,7 @@ def load_recipe_datasets(recipe, global_batch_size, image_fn=None, batch_fn=None
         d.dataset, batch_size=global_batch_size, validation_fraction=d.validation_fraction,
         limit_examples=d.limit_examples, classes=d.classes, examples_per_class=d.examples_per_class,
         image_size=d.image_size, channels=d.channels, seed=recipe.seed, data_dir=d.data_dir,
-        shuffle_buffer=d.shuffle_buffer, image_fn=image_fn, batch_fn=batch_fn,
+        image_fn=image_fn, batch_fn=batch_fn,
         one_hot=label_form(recipe) == "one_hot")
 
 

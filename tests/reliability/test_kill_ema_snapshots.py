@@ -1,8 +1,8 @@
 """The README's promise for a run with EMA and snapshot ensembles: `deeprob train` killed with
 SIGKILL mid-run, then the same command, resumes without redoing epochs or losing snapshots, and
-the snapshots taken before the kill equal those of a run never killed; the weights trained after
-the resume do not (yet) match it (xfail below, with the reason); `SnapshotEnsemble._reload_saved`
-on its own."""
+the snapshots, the exported ensemble and the EMA checkpoint equal those of a run never killed
+(the training order is keyed by (seed, epoch): `deeprob_keras.data.epoch_order`);
+`SnapshotEnsemble._reload_saved` on its own."""
 
 import json
 import os
@@ -83,16 +83,11 @@ def test_sigkill_mid_run_with_ema_and_snapshots_resumes_without_losing_snapshots
     m_clean = json.loads((clean / "metrics.json").read_text())
     assert m_killed["snapshots"] == m_clean["snapshots"] == EPOCHS  # one per cycle, none lost or doubled
     assert m_killed["epochs_run"] == m_clean["epochs_run"] == EPOCHS
-    # Same tolerance as test_sigkill_mid_epoch_then_same_command_resumes (see the xfail below).
+    # Same tolerance as test_sigkill_mid_epoch_then_same_command_resumes.
     assert abs(m_killed["test_accuracy"] - m_clean["test_accuracy"]) < 0.05
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "Known difference, measured; its likely cause is outside the callbacks: the training set is shuffled with a fixed seed and "
-    "reshuffle_each_iteration (deeprob_keras/data/pipelines.py), so the first epoch after a resume replays "
-    "epoch 1's order instead of the unkilled run's epoch-3 order; weights after the resume then differ by up "
-    "to ~0.25 (BatchNorm gamma of snapshot 2). Remove this mark once the shuffle depends on the epoch."))
 def test_weights_after_the_resume_equal_the_unkilled_run(killed_and_clean):
     killed, clean, done, _ = killed_and_clean
     for i in range(done, EPOCHS):
