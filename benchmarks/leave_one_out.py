@@ -15,6 +15,7 @@ are kept in the JSON; `--arms` picks a subset so that the study can be split
 into invocations of under 2 hours.
 
     .venv/bin/python benchmarks/leave_one_out.py [--seeds 0 1] [--arms full no_ema ...]
+        [--full-from benchmarks/results/time_to_accuracy.json]
 """
 
 import argparse
@@ -53,6 +54,25 @@ ARMS = {
     "no_bfloat16": ("bfloat16 compute (float32 instead; same epochs: worth time, not accuracy)",
                     {"training.precision": "float32"}),
 }
+
+
+def full_runs_from(path, recipe, seeds, runs, smoke):
+    """The recipe's own runs (no overrides) of `seeds` in a time_to_accuracy JSON, as `full` arm records.
+
+    The two benchmarks train through the same `run_one`, so a run of the recipe as it is there is this
+    study's full arm; seeds already in `runs` are kept as they are.
+    """
+    if not os.path.exists(path):
+        raise SystemExit(f"leave_one_out: --full-from: no such file: {path}")
+    with open(path) as f:
+        source = json.load(f)
+    have = {r["seed"] for r in runs if r["arm"] == "full"}
+    taken = [{**r, "arm": "full", "smoke": smoke, "from": os.path.basename(path)} for r in source.get("runs", [])
+             if r.get("recipe") == recipe and not r.get("overrides") and not smoke
+             and r["seed"] in seeds and r["seed"] not in have]
+    for r in taken:
+        print(f"leave_one_out: full seed {r['seed']} taken from {path}", flush=True)
+    return taken
 
 
 def _per_epoch(run):
@@ -147,6 +167,9 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "leave_one_out.md"))
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
     parser.add_argument("--limit-examples", type=int, default=None, help="override data.limit_examples (smoke runs)")
+    parser.add_argument("--full-from", default=None, metavar="JSON",
+                        help="take the full arm's runs from a time_to_accuracy JSON (same recipe, no overrides) "
+                             "instead of training them again")
     args = parser.parse_args(argv)
     if not os.path.exists(args.recipe):
         parser.error(f"recipe not found: {args.recipe}")
@@ -170,6 +193,8 @@ def main(argv=None):
     for arm in absent:
         print(f"leave_one_out: {arm} skipped: the recipe does not use {ARMS[arm][0]}", flush=True)
     args.arms = [a for a in args.arms if a not in absent]
+    if args.full_from:
+        data["runs"] += full_runs_from(args.full_from, data["recipe"], args.seeds, data["runs"], smoke)
     done = {(r["arm"], r["seed"]) for r in data["runs"]}
     for seed in args.seeds:
         for arm in args.arms:

@@ -49,3 +49,21 @@ def test_verdict_needs_two_standard_errors():
     s = summarize(runs)
     assert s["no_flip"]["verdict"] == "helps" and s["no_flip"]["worth"] == pytest.approx(0.010)
     assert s["no_translate"]["verdict"] == "no difference"
+
+
+def test_full_arm_taken_from_a_time_to_accuracy_json(tmp_path):
+    full_runs_from = _load().full_runs_from
+
+    def run(recipe, seed, overrides=None):
+        return {"recipe": recipe, "seed": seed, "overrides": overrides or {}, "final_test_accuracy": 0.9}
+
+    source = tmp_path / "tta.json"
+    source.write_text(json.dumps({"runs": [
+        run("recipes/fast.yaml", 0), run("recipes/fast.yaml", 1), run("recipes/fast.yaml", 2, {"training.epochs": 1}),
+        run("recipes/default.yaml", 2), run("recipes/fast.yaml", 5)]}))
+    have = [{"arm": "full", "seed": 1}]
+    taken = full_runs_from(str(source), "recipes/fast.yaml", [0, 1, 2], have, smoke={})
+    assert [(r["arm"], r["seed"], r["from"]) for r in taken] == [("full", 0, "tta.json")]  # seed 1 kept, 2 overridden
+    assert full_runs_from(str(source), "recipes/fast.yaml", [0], [], smoke={"training.epochs": 1}) == []
+    with pytest.raises(SystemExit, match="no such file"):
+        full_runs_from(str(tmp_path / "missing.json"), "recipes/fast.yaml", [0], [], smoke={})
