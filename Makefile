@@ -2,6 +2,10 @@
 # package, Debian's Fashion-MNIST files); a second run reuses what exists.
 VENV ?= .venv
 PYTEST_ARGS ?=
+# Test files run in this many processes (pytest-xdist; a file's tests stay in one process, so
+# its module fixtures run once). 2 fits a 2-core machine: much of the suite waits on
+# subprocesses, Beam and pip, not on the CPU. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo train test bench image print-image lock
 
@@ -23,7 +27,7 @@ train: setup
 	$(VENV)/bin/deeprob train recipes/fashion_mnist.yaml --out runs/fashion_mnist
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py --budget small

@@ -1,5 +1,6 @@
 """Raw arrays (uint8 NHWC images, int labels) for any dataset name."""
 
+import contextlib
 import functools
 import json
 import os
@@ -39,6 +40,23 @@ def _write_stamp(prepared_dir, stamp):
     os.replace(tmp, os.path.join(prepared_dir, STAMP_FILE))
 
 
+@contextlib.contextmanager
+def _preparing(data_dir, name):
+    """An exclusive lock (`flock`) on `<data_dir>/<name>.lock` while the TFDS copy is checked or prepared."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    os.makedirs(data_dir, exist_ok=True)
+    with open(os.path.join(data_dir, f"{name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _tfds_arrays(name, data_dir, manual_dir=None):
     import tensorflow_datasets as tfds
 
@@ -52,13 +70,15 @@ def _tfds_arrays(name, data_dir, manual_dir=None):
                 f"Fashion-MNIST files missing from {manual_dir}: {', '.join(missing)}. "
                 + fashion_mnist_local.DeeprobFashionMnist.MANUAL_DOWNLOAD_INSTRUCTIONS)
         stamp = fashion_mnist_local.source_stamp(manual_dir)
-        _drop_if_stale(os.path.join(data_dir, name), stamp,
-                       adopt=os.path.abspath(manual_dir) == fashion_mnist_local.DEBIAN_DIR)
-    builder = tfds.builder(name, data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
-    if name == "deeprob_fashion_mnist":
-        _write_stamp(os.path.join(data_dir, name), stamp)
+    with _preparing(data_dir, name):  # two processes starting at once on a fresh machine prepare it once
+        if name == "deeprob_fashion_mnist":
+            _drop_if_stale(os.path.join(data_dir, name), stamp,
+                           adopt=os.path.abspath(manual_dir) == fashion_mnist_local.DEBIAN_DIR)
+        builder = tfds.builder(name, data_dir=data_dir)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+        if name == "deeprob_fashion_mnist":
+            _write_stamp(os.path.join(data_dir, name), stamp)
     info = builder.info
     image_key, label_key = info.supervised_keys
     splits = {}

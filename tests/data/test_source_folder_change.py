@@ -56,3 +56,30 @@ def test_same_files_reuse_the_prepared_copy(tmp_path, monkeypatch):
     _train_images(monkeypatch, folder, cache)
     assert stamp.exists()
     assert {str(p): p.stat().st_mtime_ns for p in prepared} == before  # not prepared again
+
+
+def test_a_second_process_waits_for_the_one_preparing_the_copy(tmp_path):
+    """Two runs started at once on a fresh machine (or two test workers): the copy is prepared under
+    an exclusive lock, so the second waits and then reads the first's copy instead of racing it."""
+    import fcntl
+    import subprocess
+    import sys
+    import time
+
+    folder = _fake_fashion_mnist(tmp_path / "a", n_train=5, fill=7)
+    cache = tmp_path / "tfds"
+    cache.mkdir()
+    code = ("import sys; from deeprob_keras.data import arrays; "
+            "(x, _), _, _ = arrays._tfds_arrays('deeprob_fashion_mnist', sys.argv[1]); print(x.shape[0], int(x.max()))")
+    env = dict(os.environ, DEEPROB_FASHION_MNIST_DIR=folder)
+    with open(cache / "deeprob_fashion_mnist.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # this test is "the first process"
+        proc = subprocess.Popen([sys.executable, "-c", code, str(cache)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(20)  # ample for the import and a 5-image preparation
+        assert proc.poll() is None, proc.communicate()[1][-2000:]  # still waiting for the lock
+        assert not (cache / "deeprob_fashion_mnist").exists()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert out.split() == ["5", "7"]
