@@ -73,6 +73,7 @@ def build_batch_fn(spec, num_classes, seed=None):
         return ops.cond(heads, lambda: mix(images, labels), lambda: cut(images, labels))
 
     batch_fn.mixup, batch_fn.cutmix = mix, cut
+    batch_fn.seed_generators = [coin] + [layer for layer in (mix, cut) if layer is not None]
     return batch_fn
 
 

@@ -7,7 +7,8 @@ its weights part from those of a run never killed. Here the order of an
 iteration is a permutation drawn from the seed `(seed, k)`, `k` read from a
 counter that every new iterator advances; `EpochOrderSync` sets the counter to the epoch a
 `fit` starts at (0, or the epoch BackupAndRestore resumes at), so epoch `e`
-sees the same order in every run of the same seed.
+sees the same order in every run of the same seed. `key_draws` does the same for
+the augmentation's random draws.
 """
 
 import math
@@ -34,6 +35,24 @@ class EpochOrder:
     def __init__(self, seed):
         self.seed = int(seed)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch_order")
+        self._generators = []  # (keras.random.SeedGenerator, its seed): restarted at every epoch
+
+    def key_draws(self, generators):
+        """Restarts these `keras.random.SeedGenerator`s at `[seed, epoch * 2**32]` when an epoch begins.
+
+        A generator's draws then depend on the epoch and on how many draws came
+        before in that epoch, not on the process: with the maps that draw from them
+        run in order (`finish_batches(..., ordered_draws=True)`), the augmentation
+        of epoch `e` is the same in every run of the same seed.
+        """
+        for generator in generators:
+            if all(generator is not g for g, _ in self._generators):
+                self._generators.append((generator, int(generator.state.numpy()[0])))
+        return self
+
+    def _restart_draws(self, epoch):
+        return [g.state.assign(tf.stack([tf.constant(base, g.state.dtype), tf.cast(epoch, g.state.dtype) * 2**32]))
+                for g, base in self._generators]
 
     def permutation(self, epoch, num_examples):
         """The order of epoch `epoch`: a permutation of `range(num_examples)` (int64)."""
@@ -49,7 +68,9 @@ class EpochOrder:
 
         def one_iteration(_):
             epoch = self.epoch.assign_add(1) - 1  # this iteration's epoch; the next iterator gets epoch + 1
-            return tf.data.Dataset.from_tensor_slices(self.permutation(epoch, n)).batch(batch_size)
+            with tf.control_dependencies(self._restart_draws(epoch)):
+                order = self.permutation(epoch, n)
+            return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
         indices = tf.data.Dataset.from_tensors(0).flat_map(one_iteration)
         indices = indices.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
@@ -80,3 +101,26 @@ class EpochOrderSync(keras.callbacks.Callback):
         if not self._synced:
             self.order.epoch.assign(epoch)
             self._synced = True
+
+
+def seed_generators(*layers):
+    """The `keras.random.SeedGenerator`s of these layers and their sublayers, of objects with a
+    `seed_generator` (MixUp, CutMix), and of those listed in a `seed_generators` attribute (such as
+    `build_batch_fn`'s function); None is skipped. Build layers first: some create theirs in `build`."""
+    found = []
+    for obj in layers:
+        if obj is None:
+            continue
+        if isinstance(obj, keras.random.SeedGenerator):
+            found.append(obj)
+        elif isinstance(obj, keras.layers.Layer):
+            for layer in obj._flatten_layers(include_self=True):
+                found.extend(layer._seed_generators)
+        elif isinstance(getattr(obj, "seed_generator", None), keras.random.SeedGenerator):
+            found.append(obj.seed_generator)  # MixUp, CutMix: not layers
+        found.extend(seed_generators(*getattr(obj, "seed_generators", ())))
+    unique = []
+    for g in found:
+        if all(g is not u for u in unique):
+            unique.append(g)
+    return unique

@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.data.arrays import load_arrays
-from deeprob_keras.data.epoch_order import EpochOrder
+from deeprob_keras.data.epoch_order import EpochOrder, seed_generators
 
 
 @dataclasses.dataclass
@@ -48,21 +48,25 @@ def preprocess_images(images, image_size=None, channels=None):
     return x
 
 
-def finish_batches(ds, training, num_classes, one_hot=False, image_fn=None, batch_fn=None):
+def finish_batches(ds, training, num_classes, one_hot=False, image_fn=None, batch_fn=None, ordered_draws=False):
     """Batches of preprocessed (images, int labels) -> augmented, (one-hot), prefetched.
 
     Shared by every data source (arrays here, TFRecords in the pipeline):
     `image_fn` augments training images, labels become one-hot when asked (or
     when `batch_fn` mixes them), `batch_fn` (Mixup/CutMix) runs on whole
-    training batches.
+    training batches. `ordered_draws`: the two augmenting maps run one batch at
+    a time, so that batch i takes the i-th draws of the random generators (a
+    parallel map takes them in the order its threads happen to run); they still
+    run ahead of training behind the prefetch.
     """
     one_hot = one_hot or batch_fn is not None
+    draws = None if ordered_draws else tf.data.AUTOTUNE
     if training and image_fn is not None:
-        ds = ds.map(lambda x, y: (image_fn(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda x, y: (image_fn(x, training=True), y), num_parallel_calls=draws)
     if one_hot:
         ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
     if training and batch_fn is not None:
-        ds = ds.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(batch_fn, num_parallel_calls=draws)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -154,7 +158,10 @@ def load_datasets(
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"dataset {name!r}: the training split has fewer than 2 classes")
 
-    order = EpochOrder(seed)
+    sample = preprocess_images(x_tr[:1], image_size, channels)
+    if image_fn is not None and not image_fn.built:
+        image_fn.build((None, *sample.shape[1:]))  # layers that make their generators in build() make them now
+    order = EpochOrder(seed).key_draws(seed_generators(image_fn, batch_fn))
 
     def make(images, labels, training):
         if training:  # a new permutation every epoch, the same one for epoch e in every run of this seed
@@ -163,9 +170,8 @@ def load_datasets(
             ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size, drop_remainder=False)
         ds = ds.map(lambda x, y: (preprocess_images(x, image_size, channels), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
-        return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
+        return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn, ordered_draws=True)
 
-    sample = preprocess_images(x_tr[:1], image_size, channels)
     return Datasets(
         train=make(x_tr, y_tr, True),
         validation=make(x_val, y_val, False) if len(y_val) else None,

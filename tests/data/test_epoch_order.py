@@ -90,3 +90,36 @@ def test_without_the_sync_a_resumed_fit_replays_the_first_epochs_order(tmp_path)
         _fit(tmp_path / "killed", 4, extra=[_StopAfter(1)], sync=False)
     resumed = _fit(tmp_path / "killed", 4, sync=False).get_weights()
     assert max(float(np.max(np.abs(g - w))) for g, w in zip(resumed, clean)) > 1e-5
+
+
+def _augmented_epochs(first_epoch, epochs, seed=3):
+    """A fresh pipeline (as in a new process) with flips, translations and Mixup: the training batches
+    of `epochs` iterations starting at `first_epoch`."""
+    from deeprob_keras.augment.build import build_augmentation
+    from deeprob_keras.data.epoch_order import seed_generators
+    from deeprob_keras.data.pipelines import finish_batches
+    from deeprob_keras.recipe.schema import AugmentationSpec
+
+    keras.utils.set_random_seed(first_epoch + 100)  # a different process state each time: must not matter
+    image_fn, batch_fn = build_augmentation(AugmentationSpec(flip=True, translate=2, mixup_alpha=0.2),
+                                            num_classes=4, seed=seed)
+    image_fn.build((None, 8, 8, 1))  # PixelTranslation makes its generator in build()
+    order = EpochOrder(seed).key_draws(seed_generators(image_fn, batch_fn))
+    order.epoch.assign(first_epoch)
+    images = np.random.default_rng(0).random((N, 8, 8, 1)).astype(np.float32)
+    ds = finish_batches(order.batches(images, np.arange(N) % 4, 16), True, 4, image_fn=image_fn,
+                        batch_fn=batch_fn, ordered_draws=True)
+    return [np.concatenate([x.numpy().ravel() for x, _ in ds]) for _ in range(epochs)], (image_fn, batch_fn)
+
+
+def test_augmentation_draws_are_keyed_by_the_epoch():
+    (e0, e1, e2), (image_fn, batch_fn) = _augmented_epochs(0, 3)
+    (r2,), _ = _augmented_epochs(2, 1)  # "resumed" at epoch 2 in a fresh pipeline
+    np.testing.assert_array_equal(r2, e2)
+    assert not np.array_equal(e0, e1)
+    from deeprob_keras.data.epoch_order import seed_generators
+
+    # flip, translation, Mixup and the Mixup/CutMix coin: every generator is keyed
+    assert len(seed_generators(image_fn, batch_fn)) == 4
+    # the check can fail: without the keying a fresh pipeline replays epoch 0's draws, not epoch 2's
+    assert not np.array_equal(r2, e0)

@@ -1,7 +1,8 @@
 """The README's promise for a run with EMA and snapshot ensembles: `deeprob train` killed with
 SIGKILL mid-run, then the same command, resumes without redoing epochs or losing snapshots, and
 the snapshots, the exported ensemble and the EMA checkpoint equal those of a run never killed
-(the training order is keyed by (seed, epoch): `deeprob_keras.data.epoch_order`);
+(the training order and the augmentation's draws are keyed by (seed, epoch):
+`deeprob_keras.data.epoch_order`);
 `SnapshotEnsemble._reload_saved` on its own."""
 
 import json
@@ -19,8 +20,8 @@ from deeprob_keras.callbacks import SnapshotEnsemble
 from tests.reliability.test_crash_and_faults import DEEPROB, _history_rows, _small_recipe
 
 # Stated tolerance between the resumed and the never-killed run. Both start from the same seed
-# and resume at an epoch boundary from BackupAndRestore; what can differ is the order in which
-# a parallel tf.data map consumes the stateful seed generator and float summation order,
+# and resume at an epoch boundary from BackupAndRestore, with each epoch's data order and
+# augmentation draws keyed by (seed, epoch); what can differ is float summation order,
 # measured at ~1e-4 relative on the same-seed loss (test_same_seed_same_first_epoch_loss).
 # Snapshots 0 and 1 of two runs agree within it; a different data order moves weights by ~0.2.
 ATOL, RTOL = 2e-3, 2e-2
@@ -45,7 +46,7 @@ def killed_and_clean(tmp_path_factory):
     """A run SIGKILLed in its third epoch and rerun with the same command, and a run never killed."""
     tmp_path = tmp_path_factory.mktemp("kill_ema_snapshots")
     recipe = _small_recipe(tmp_path, **{
-        "data.limit_examples": 6144, "training.epochs": EPOCHS, "augmentation.flip": False,
+        "data.limit_examples": 6144, "training.epochs": EPOCHS, "augmentation.flip": True, "augmentation.translate": 1,
         "optimizer.use_ema": True, "optimizer.ema_momentum": 0.9,
         "schedule.name": "cosine_restarts", "schedule.cycle_epochs": 1.0, "callbacks.snapshots": True})
     killed, clean = tmp_path / "killed", tmp_path / "clean"
