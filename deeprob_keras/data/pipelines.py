@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -159,7 +160,7 @@ def load_datasets(
         raise ValueError(f"dataset {name!r}: the training split has fewer than 2 classes")
 
     sample = preprocess_images(x_tr[:1], image_size, channels)
-    if image_fn is not None and not image_fn.built:
+    if isinstance(image_fn, keras.layers.Layer) and not image_fn.built:
         image_fn.build((None, *sample.shape[1:]))  # layers that make their generators in build() make them now
     order = EpochOrder(seed).key_draws(seed_generators(image_fn, batch_fn))
 
