@@ -50,7 +50,9 @@ def commands(budget):
             "augmentation": ([], [f"{rel}/augmentation.md"]),
             "callback_overhead": ([], [f"{rel}/callback_overhead.md"]),
             "regularization_overhead": ([], [f"{rel}/regularization_overhead.md"]),
-            "ensemble_comparison": (["--epochs", "4"], [f"{rel}/ensemble_comparison.md"]),
+            # resumes from benchmarks/results/ensemble_comparison.json (same epochs and data): arms kept
+            "ensemble_comparison": (["--epochs", "15", "--limit-examples", "10000", "--seeds", "0", "1"],
+                                    [f"{rel}/ensemble_comparison.md"]),
             # resumes from <work-dir>/transfer.json: settings already there are not trained again
             "transfer": (["--seeds", "0", "1", "2", "--resume"], [f"{rel}/transfer.md"]),
             # resumes from benchmarks/results/ablation.json: arms already there are not trained again
