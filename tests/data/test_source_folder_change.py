@@ -82,4 +82,4 @@ def test_a_second_process_waits_for_the_one_preparing_the_copy(tmp_path):
         fcntl.flock(lock, fcntl.LOCK_UN)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
-    assert out.split() == ["5", "7"]
+    assert out.split()[-2:] == ["5", "7"]  # after TFDS's own messages
