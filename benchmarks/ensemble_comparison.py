@@ -135,8 +135,8 @@ def write_report(data, out):
              f"Recipe `{data['recipe']}`, {data['data']}, E = {data['epochs']} epochs per model (cosine decay to "
              "zero over them; snapshot arms: cosine restarts of E/M epochs in the same E), test accuracy on the "
              "10,000 test images of the exported model. Seeds per arm in the table.", "",
-             "| arm | seeds | test accuracy | gain over single (points) | verdict (2 s.e.) | members / snapshots alone "
-             "(mean) | model-epochs | wall time vs single |",
+             "| arm | seeds | test accuracy | gain over single (points) | verdict (2 s.e.) | one model alone "
+             "(mean; members, or the last snapshot) | model-epochs | wall time vs single |",
              "|---|---:|---:|---:|---|---:|---:|---:|"]
     for arm, v in s.items():
         spread = f" ± {v['std']:.4f}" if v["std"] is not None else ""
