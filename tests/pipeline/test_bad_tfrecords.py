@@ -93,7 +93,7 @@ def test_file_that_is_not_a_gzip_tfrecord(tmp_path):
     (_example(image=_bytes(b"not a png"), label=_int(0)), "image"),
     (_example(image=_bytes(_png(_image())), label=tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"1"]))),
      "label"),
-])
+], ids=["missing_image", "float_image", "undecodable_image", "bytes_label"])  # not the bytes: their map order varies
 def test_missing_wrong_type_or_undecodable_feature_names_it(tmp_path, record, words):
     path = _write(tmp_path / "bad.gz", _good(3) + [record])
     with pytest.raises(BadExamplesError, match=r"bad\.gz") as err:
