@@ -1,15 +1,11 @@
-"""Faults a user will meet: a killed run, a diverging run, an unsafe model file,
-and the same seed twice."""
+"""Faults a user will meet: a diverging run, an unsafe model file, and the same seed twice.
+(A killed run and its resume: test_kill_ema_snapshots.py.)"""
 
-import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
-import numpy as np
 import pytest
 import yaml
 
@@ -42,47 +38,6 @@ def _history_rows(out):
     if not path.exists():
         return 0
     return max(0, len(path.read_text().strip().splitlines()) - 1)
-
-
-@pytest.mark.slow
-def test_sigkill_mid_epoch_then_same_command_resumes(tmp_path):
-    # 4 epochs of 6,144 images: an epoch lasts seconds, not the fraction of a second that
-    # let the former 1,536-image run finish its second epoch before the kill landed.
-    epochs = 4
-    recipe = _small_recipe(tmp_path, **{"data.limit_examples": 6144, "training.epochs": epochs})
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
-    cmd = [DEEPROB, "train", str(recipe), "--out", str(killed)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    while _history_rows(killed) < 1 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be killed"
-    time.sleep(0.5)  # into the second epoch (the backup of epoch 1 is written before its CSV row)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    # BackupAndRestore runs before CSVLogger at each epoch end, so every epoch in the CSV is
-    # also in the backup: the resumed run starts right after the last logged epoch.
-    done = _history_rows(killed)
-    assert 1 <= done < epochs, f"killed after {done} of {epochs} epochs: not mid-run"
-    assert (killed / "backup").exists(), "no backup left after the kill"
-    assert not (killed / "metrics.json").exists()
-
-    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert resumed.returncode == 0, resumed.stderr[-4000:]
-    first_epoch_line = [l for l in resumed.stdout.splitlines() if l.startswith("Epoch ")][0]
-    # The finished epochs were not redone.
-    assert first_epoch_line.startswith(f"Epoch {done + 1}/{epochs}"), (first_epoch_line, done)
-    baseline = subprocess.run([DEEPROB, "train", str(recipe), "--out", str(clean)],
-                              capture_output=True, text=True, timeout=900)
-    assert baseline.returncode == 0, baseline.stderr[-4000:]
-    m_killed = json.loads((killed / "metrics.json").read_text())
-    m_clean = json.loads((clean / "metrics.json").read_text())
-    assert m_killed["epochs_run"] == m_clean["epochs_run"] == epochs
-    assert _history_rows(killed) == epochs  # the history CSV kept the epochs before the kill
-    # Same data, same seed, same schedule position: accuracy within noise (the binomial std
-    # of an accuracy near 0.8 on the 10,000 test images is ~0.4 points; 0.05 leaves room
-    # for the run-to-run variation of augmentation draws).
-    assert abs(m_killed["test_accuracy"] - m_clean["test_accuracy"]) < 0.05
 
 
 @pytest.mark.slow
@@ -121,9 +76,7 @@ def test_same_seed_same_first_epoch_loss(tmp_path):
 
     same = [first_loss(0, "a"), first_loss(0, "b")]
     other = first_loss(1, "c")
-    # Stated tolerance: 1e-3 relative on CPU. Augmentation draws from a stateful seed
-    # generator inside a parallel tf.data map, so the order of draws (not their
-    # distribution) can vary between runs; measured differences are ~1e-4.
+    # Stated tolerance: 1e-3 relative on CPU (float summation order; measured differences ~1e-4).
     assert same[0] == pytest.approx(same[1], rel=1e-3)
     # The tolerance is tight enough to tell seeds apart.
     assert other != pytest.approx(same[0], rel=1e-3)
