@@ -27,7 +27,7 @@ train: setup
 	$(VENV)/bin/deeprob train recipes/fashion_mnist.yaml --out runs/fashion_mnist
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py --budget small

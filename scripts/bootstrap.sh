@@ -37,7 +37,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stam
   # -qq: errors only (a mirror-less index in a global pip.conf otherwise prints hundreds of warnings).
   "$VENV/bin/python" -m pip install -qq --upgrade pip
   # constraints.txt pins every package to the set the tests passed with (see its header).
-  "$VENV/bin/python" -m pip install -qq -c constraints.txt -e ".[pipeline,test]"
+  # --no-compile: Python writes the bytecode of the modules actually imported, on first import;
+  # pip would otherwise compile every file of the ~3.4 GB stack up front.
+  "$VENV/bin/python" -m pip install -qq --no-compile -c constraints.txt -e ".[pipeline,test]"
   touch "$stamp"
 fi
 

@@ -69,7 +69,9 @@ def base_venv(tmp_path_factory):
                      if line and not line.startswith(("-e", "#")) and "@" not in line
                      and not line.lower().startswith("deeprob"))
     # Non-editable, no extras: what `pip install deeprob-keras` gives, at the versions tested here.
-    r = _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraints, ROOT],
+    # --no-compile: only the few modules the tests import get bytecode (on import), not all of TensorFlow.
+    r = _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+              "-c", constraints, ROOT],
              timeout=INSTALL_TIMEOUT)
     if r.returncode != 0 and ("NewConnectionError" in r.stderr or "Temporary failure in name resolution" in r.stderr
                               or "No matching distribution found" in r.stderr and "Could not fetch" in r.stderr):
