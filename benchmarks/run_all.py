@@ -53,8 +53,8 @@ def commands(budget):
             # resumes from benchmarks/results/ensemble_comparison.json (same epochs and data): arms kept
             "ensemble_comparison": (["--epochs", "15", "--limit-examples", "10000", "--seeds", "0", "1"],
                                     [f"{rel}/ensemble_comparison.md"]),
-            # resumes from <work-dir>/transfer.json: settings already there are not trained again
-            "transfer": (["--seeds", "0", "1", "2", "--resume"], [f"{rel}/transfer.md"]),
+            # resumes from benchmarks/results/transfer.json (same sources and steps): finished runs are kept
+            "transfer": (["--seeds", "0", "1", "2"], [f"{rel}/transfer.md"]),
             # resumes from benchmarks/results/ablation.json: arms already there are not trained again
             "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
             # resumes from benchmarks/results/ablation_low_data.json; stops before 110 min (rerun to go on)
@@ -76,8 +76,8 @@ def commands(budget):
         "augmentation": (["--seconds", "0.3"], [f"{rel}/augmentation.md"]),
         "callback_overhead": (["--images", "2000", "--repeats", "3", "--epochs", "2",
                               "--out", f"{rel}/callback_overhead.md"], [f"{rel}/callback_overhead.md"]),
-        # its arms have a fixed budget; a shorter pretraining leaves BatchNorm statistics unusable
-        "transfer": (["--work-dir", f"{work}/transfer", "--out", rel], [f"{rel}/transfer.md"]),
+        "transfer": (["--seeds", "0", "--strong-epochs", "3", "--targets", "similar", "--sizes", "10", "100",
+                      "--max-steps", "400", "--work-dir", f"{work}/transfer", "--out", rel], [f"{rel}/transfer.md"]),
         # the settings of the committed benchmarks/results/ablation.json: resumes from it (instant when complete)
         "ablation": (["--epochs", "3", "--limit-examples", "12000"], ["benchmarks/results/ablation.md"]),
         "ablation_low_data": (["--per-class", "100", "--steps", "200", "--seeds", "1", "--arms",
@@ -109,7 +109,7 @@ PRODUCED_BY = {
     "callback_overhead": "see the Command line inside the file",
     "regularization_overhead": "see the Command line inside the file",
     "ensemble_comparison": "see the Command line inside the file",
-    "transfer": "see the Reproduce line inside the file",
+    "transfer": "see the Command line inside the file",
     "ablation": "see the Command line inside the file",
     "ablation_low_data": "see the Latest command line inside the file",
     "pipeline_wall_time": ".venv/bin/python benchmarks/pipeline_wall_time.py",

@@ -25,9 +25,14 @@ def test_run_all_refuses_an_unknown_benchmark(capsys):
 
 
 def _runs(accuracies, n_seeds=3, spread=0.0):
+    """Runs of one cell as benchmarks/transfer.py records them: scratch once, the other arms per source."""
     probes = {"stage0": 0.5, "stage1": 0.6, "stage2": 0.7, "features": 0.7}
-    return [{**{arm: acc + (i - 1) * spread for arm, acc in accuracies.items()}, "probes": probes}
-            for i in range(n_seeds)]
+    runs = []
+    for i in range(n_seeds):
+        arms = {arm: acc + (i - 1) * spread for arm, acc in accuracies.items()}
+        runs.append({"seed": i, "scratch": arms.pop("scratch"),
+                     "backbones": {"strong": {**arms, "probes": probes}, "weak": {**arms, "probes": probes}}})
+    return runs
 
 
 def test_lecture_check_names_advice_best_arm_and_verdict():
@@ -45,6 +50,26 @@ def test_lecture_check_names_advice_best_arm_and_verdict():
     assert rows[0]["verdict"] == "holds" and rows[0]["best_arm"] == "best stage probe"
     assert rows[1]["best_arm"] == "scratch" and rows[1]["verdict"] == "does not hold (-0.100)"
     assert rows[0]["measured"] == "similar"  # features probe 0.7 equals the best stage
+
+
+def test_better_source_verdict_needs_two_standard_errors():
+    transfer = _load("transfer")
+    runs = _runs({"scratch": 0.5, "feature extraction": 0.70, "fine-tune top": 0.70, "fine-tune all": 0.70,
+                  "best stage probe": 0.70}, spread=0.01)
+    for i, r in enumerate(runs):
+        r["backbones"]["weak"]["feature extraction"] = 0.60 + 0.01 * (i - 1)  # 0.10 behind: 10 standard errors
+        r["backbones"]["weak"]["fine-tune all"] = 0.69 + 0.01 * (i - 1)  # 0.01 behind: 1.2 standard errors
+    rows = {r["arm"]: r for r in transfer.better_source_rows({"settings": {"cell @ 10": runs}})}
+    assert rows["feature extraction"]["verdict"] == "strong better"
+    assert rows["feature extraction"]["gap"] == pytest.approx(0.10)
+    assert rows["fine-tune all"]["verdict"] == "no difference"
+
+
+@pytest.mark.parametrize("n_train, want", [(50, 300), (500, 300), (5000, 1580), (100000, 2000)])
+def test_cell_steps_are_passes_over_the_data_within_bounds(n_train, want):
+    # 20 passes at batch 64, clipped to [300, 2000], rounded up to a multiple of the curve's 10 points:
+    # 5,000 images = 79 steps per pass -> 1,580.
+    assert _load("transfer").cell_steps(n_train, 20, 300, 2000) == want
 
 
 def test_default_recipe_row_reaches_the_published_table(tmp_path, monkeypatch):
