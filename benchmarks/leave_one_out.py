@@ -40,7 +40,8 @@ def _sibling(name):
     return module
 
 
-run_one = _sibling("time_to_accuracy").run_one
+_time_to_accuracy = _sibling("time_to_accuracy")
+run_one = _time_to_accuracy.run_one
 
 # arm -> (what is removed, recipe overrides). "full" is the recipe as it is.
 ARMS = {
@@ -76,7 +77,9 @@ def full_runs_from(path, recipe, seeds, runs, smoke):
 
 
 def _per_epoch(run):
-    return run["train_seconds"] / max(run["epochs"], 1)
+    """Seconds per epoch: the median epoch (robust to a minute the shared machine steals), else the mean."""
+    median = _time_to_accuracy.median_epoch_seconds(run.get("curve") or [])
+    return median if median else run["train_seconds"] / max(run["epochs"], 1)
 
 
 def summarize(runs):
@@ -145,7 +148,8 @@ def write_report(data, out):
         lines.append(f"| {arm} ({removed}) | {v['n']} | {v['mean']:.4f}{spread} | {worth} | "
                      f"{v.get('verdict', '')} | {v['seconds_per_epoch']:.0f} | {cost} |")
     lines += ["", "Worth = full minus the arm without the technique; 'no difference' when the gap is under two "
-              "standard errors. Cost = the full recipe's seconds per epoch over the arm's.", "",
+              "standard errors. s/epoch = the median epoch of the arm's runs (robust to the minutes a shared machine "
+              "steals now and then); cost = the full recipe's s/epoch over the arm's.", "",
               "| run | test accuracy | training time | load average before → after |", "|---|---:|---:|---|"]
     for r in data["runs"]:
         lb, la = r["load_before"], r["load_after"]
