@@ -9,19 +9,24 @@ recipe's trained models evaluated without it.
 
 Writes benchmarks/results/leave_one_out.{md,json,png}: per arm the test
 accuracy (mean +- sample std), the points the technique is worth (full minus
-arm; "no difference" when under 2 standard errors), and its cost in seconds
-per epoch against the arm without it. Resumable: finished (arm, seed) pairs
-are kept in the JSON; `--arms` picks a subset so that the study can be split
-into invocations of under 2 hours.
+arm; "no difference" when under 2 standard errors), and its cost. The cost is
+measured side by side (`--costs`): every arm's training step (its model,
+precision and augmenting input pipeline) timed in one process, in turn, for
+a few rounds, so that the drift of a shared VM's speed, which moves whole
+runs by 1.3x from one day to the next, touches every arm alike; the median
+epoch of the training runs is shown beside it. Resumable: finished (arm,
+seed) pairs are kept in the JSON; `--arms` picks a subset so that the study
+can be split into invocations of under 2 hours.
 
     .venv/bin/python benchmarks/leave_one_out.py [--seeds 0 1] [--arms full no_ema ...]
-        [--full-from benchmarks/results/time_to_accuracy.json]
+        [--full-from benchmarks/results/time_to_accuracy.json] [--costs [--costs-only]]
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,14 +81,44 @@ def full_runs_from(path, recipe, seeds, runs, smoke):
     return taken
 
 
+def step_costs(recipe_path, arms, steps=100, rounds=3, smoke=None):
+    """Seconds per training step of each arm's recipe, measured side by side in this process.
+
+    Each arm's compiled model and augmenting input pipeline are built and warmed up first; then each
+    round times `steps` steps of every arm in turn, and the median over rounds is kept.
+    """
+    import tensorflow as tf
+
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
+
+    built = {}
+    for arm in arms:
+        recipe = with_overrides(load_recipe(recipe_path), {**ARMS[arm][1], **(smoke or {})})
+        batch = recipe.training.batch_size
+        data = load_augmented_datasets(recipe, batch)
+        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
+        source = data.train.repeat()
+        model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
+        built[arm] = (model, source)
+    seconds = {arm: [] for arm in arms}
+    for _ in range(rounds):
+        for arm, (model, source) in built.items():
+            started = time.perf_counter()
+            model.fit(source, steps_per_epoch=steps, epochs=1, verbose=0)
+            seconds[arm].append((time.perf_counter() - started) / steps)
+    return {arm: float(np.median(v)) for arm, v in seconds.items()}
+
+
 def _per_epoch(run):
     """Seconds per epoch: the median epoch (robust to a minute the shared machine steals), else the mean."""
     median = _time_to_accuracy.median_epoch_seconds(run.get("curve") or [])
     return median if median else run["train_seconds"] / max(run["epochs"], 1)
 
 
-def summarize(runs):
-    """arm -> accuracy mean/std, n, seconds per epoch, points worth against full."""
+def summarize(runs, costs=None):
+    """arm -> accuracy mean/std, n, seconds per epoch, points worth against full; with `costs` (the
+    side-by-side seconds per step), each arm's `cost`: full's seconds per step over the arm's."""
     by_arm = {}
     for r in runs:
         by_arm.setdefault(r["arm"], []).append(r)
@@ -102,6 +137,8 @@ def summarize(runs):
         if full is None or arm == "full":
             continue
         v["worth"] = full["mean"] - v["mean"]
+        if costs and arm in costs and "full" in costs:
+            v["cost"] = costs["full"] / costs[arm]
         if full["std"] is not None and v["std"] is not None:
             se = float(np.sqrt(full["std"] ** 2 / full["n"] + v["std"] ** 2 / v["n"]))
             v["stderr"] = se
@@ -130,26 +167,33 @@ def write_plot(summary, path):
 
 
 def write_report(data, out):
-    s = summarize(data["runs"])
-    full = s.get("full")
+    probe = data.get("step_costs") or {}
+    s = summarize(data["runs"], probe.get("seconds_per_step"))
     lines = ["# Leave-one-out: what each technique of the fast recipe is worth", "",
              f"Recipe `{data['recipe']}`, full Fashion-MNIST, every arm at the recipe's own number of epochs; "
              "test accuracy of the exported model. The no-TTA arm is the full recipe's models evaluated "
              "without test-time augmentation.", "",
-             "| arm (removed) | seeds | test accuracy | worth (points) | verdict | s/epoch | cost of the technique |",
+             "| arm (removed) | seeds | test accuracy | worth (points) | verdict | median epoch (s) | "
+             "cost of the technique (side by side) |",
              "|---|---:|---:|---:|---|---:|---:|"]
     for arm, v in s.items():
         removed = ARMS.get(arm, ("test-time augmentation", {}))[0] if arm != "full" else "nothing (full recipe)"
         spread = f" ± {v['std']:.4f}" if v["std"] is not None else ""
         worth = f"{100 * v['worth']:+.2f}" if "worth" in v else ""
-        cost = ""
-        if full is not None and arm not in ("full", "no_tta"):
-            cost = f"{full['seconds_per_epoch'] / v['seconds_per_epoch']:.2f}x"
+        cost = f"{v['cost']:.2f}x" if "cost" in v else ""
         lines.append(f"| {arm} ({removed}) | {v['n']} | {v['mean']:.4f}{spread} | {worth} | "
                      f"{v.get('verdict', '')} | {v['seconds_per_epoch']:.0f} | {cost} |")
     lines += ["", "Worth = full minus the arm without the technique; 'no difference' when the gap is under two "
-              "standard errors. s/epoch = the median epoch of the arm's runs (robust to the minutes a shared machine "
-              "steals now and then); cost = the full recipe's s/epoch over the arm's.", "",
+              "standard errors. Median epoch = the median epoch of the arm's training runs (robust to the minutes "
+              "a shared machine steals now and then, not to its speed drifting between days: the full arm's runs "
+              "may come from another day). Cost = the full recipe's seconds per training step over the arm's, "
+              "both timed side by side in one process (below); >1x: the technique costs time."]
+    if probe:
+        per_step = probe["seconds_per_step"]
+        lines += ["", f"Side-by-side step times ({probe['steps']} steps x {probe['rounds']} rounds per arm, median; "
+                  f"load {probe['load_before'][0]:.1f} before, {probe['load_after'][0]:.1f} after): "
+                  + ", ".join(f"{arm} {1000 * t:.0f} ms" for arm, t in per_step.items()) + "."]
+    lines += ["",
               "| run | test accuracy | training time | load average before → after |", "|---|---:|---:|---|"]
     for r in data["runs"]:
         lb, la = r["load_before"], r["load_after"]
@@ -174,6 +218,11 @@ def main(argv=None):
     parser.add_argument("--full-from", default=None, metavar="JSON",
                         help="take the full arm's runs from a time_to_accuracy JSON (same recipe, no overrides) "
                              "instead of training them again")
+    parser.add_argument("--costs", action="store_true",
+                        help="after training, time every arm's training step side by side (the cost column)")
+    parser.add_argument("--costs-only", action="store_true", help="only that: train nothing")
+    parser.add_argument("--cost-steps", type=int, default=100)
+    parser.add_argument("--cost-rounds", type=int, default=3)
     args = parser.parse_args(argv)
     if not os.path.exists(args.recipe):
         parser.error(f"recipe not found: {args.recipe}")
@@ -200,7 +249,7 @@ def main(argv=None):
     if args.full_from:
         data["runs"] += full_runs_from(args.full_from, data["recipe"], args.seeds, data["runs"], smoke)
     done = {(r["arm"], r["seed"]) for r in data["runs"]}
-    for seed in args.seeds:
+    for seed in [] if args.costs_only else args.seeds:
         for arm in args.arms:
             if (arm, seed) in done:
                 print(f"leave_one_out: {arm} seed {seed} (from {os.path.basename(json_path)})", flush=True)
@@ -211,6 +260,17 @@ def main(argv=None):
             with open(json_path, "w") as f:
                 json.dump(data, f, indent=1)
             write_report(data, args.out)
+    if args.costs or args.costs_only:
+        arms = ["full"] + [a for a in ARMS if a != "full"
+                           and to_dict(with_overrides(load_recipe(args.recipe), ARMS[a][1])) != base]
+        print(f"leave_one_out: timing {len(arms)} arms side by side ({args.cost_rounds} rounds of "
+              f"{args.cost_steps} steps)", flush=True)
+        load = list(os.getloadavg())
+        per_step = step_costs(args.recipe, arms, args.cost_steps, args.cost_rounds, smoke)
+        data["step_costs"] = {"seconds_per_step": per_step, "steps": args.cost_steps, "rounds": args.cost_rounds,
+                              "load_before": load, "load_after": list(os.getloadavg())}
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=1)
     if data["runs"]:
         print(open(write_report(data, args.out)).read())
     return 0

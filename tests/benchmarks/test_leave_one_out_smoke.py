@@ -36,6 +36,17 @@ def test_arms_worth_table_no_tta_derived_and_resume(tmp_path, capsys):
     assert (tmp_path / "loo.png").stat().st_size > 0
     leave_one_out.main(argv)
     assert capsys.readouterr().out.count("(from loo.json)") == 2
+    # The cost column: every arm the recipe uses, timed side by side; nothing trained again.
+    leave_one_out.main([*argv, "--costs-only", "--cost-steps", "2", "--cost-rounds", "1"])
+    data = json.loads((tmp_path / "loo.json").read_text())
+    assert sorted(r["arm"] for r in data["runs"]) == ["full", "no_translate"]
+    per_step = data["step_costs"]["seconds_per_step"]
+    # The tiny recipe has no label smoothing, warmup, EMA or bfloat16: those arms are not timed.
+    assert set(per_step) == {"full", "no_translate", "no_flip", "default_widths"}
+    assert all(t > 0 for t in per_step.values())
+    table = out.read_text()
+    cost = per_step["full"] / per_step["no_translate"]
+    assert "| no_translate (random translation) | 1 |" in table and f"| {cost:.2f}x |" in table
 
 
 def test_verdict_needs_two_standard_errors():
