@@ -199,6 +199,8 @@ def write_report(data, out):
         lb, la = r["load_before"], r["load_after"]
         lines.append(f"| {r['arm']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} → {la[0]:.1f} |")
+    if data.get("notes"):  # what a run met that its numbers do not show (added by hand to the JSON)
+        lines += ["", "Notes:", ""] + [f"- {note}" for note in data["notes"]]
     lines += ["", "![leave-one-out](leave_one_out.png)", "", f"Command: `{data['command']}`", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
