@@ -6,8 +6,11 @@ PYTEST_ARGS ?=
 # its module fixtures run once). 2 fits a 2-core machine: much of the suite waits on
 # subprocesses, Beam and pip, not on the CPU. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
+# The end-to-end runs of over a minute each that `make test` leaves out (marker `long`, listed in
+# pyproject.toml); `make test-long` runs just them, `make test TEST_MARKERS=` everything.
+TEST_MARKERS ?= not long
 
-.PHONY: setup demo train test bench image print-image lock
+.PHONY: setup demo train test test-long bench image print-image lock
 
 # The container image of the Kubeflow pipeline: by default the name that the pipeline
 # itself uses (PipelineConfig.kubeflow_image in pipeline/config.py), read from there so
@@ -27,7 +30,10 @@ train: setup
 	$(VENV)/bin/deeprob train recipes/fashion_mnist.yaml --out runs/fashion_mnist
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
+
+test-long: setup
+	$(MAKE) test TEST_MARKERS=long
 
 bench: setup
 	$(VENV)/bin/python benchmarks/run_all.py --budget small

@@ -9,6 +9,7 @@ from tests.benchmarks.loading import load_benchmark
 
 
 @pytest.mark.slow
+@pytest.mark.long  # over a minute: `make test-long`
 def test_every_arm_table_plateau_plot_and_resume(tmp_path, capsys):
     bench = load_benchmark("ensemble_comparison")
     recipe = tmp_path / "tiny.yaml"

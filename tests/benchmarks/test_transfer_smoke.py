@@ -9,6 +9,7 @@ from tests.benchmarks.loading import load_benchmark
 
 
 @pytest.mark.slow
+@pytest.mark.long  # over a minute: `make test-long`
 def test_equal_steps_two_sources_report_and_resume(tmp_path, capsys):
     transfer = load_benchmark("transfer")
     argv = ["--seeds", "0", "--strong-epochs", "1", "--strong-examples", "300", "--weak-examples", "100",

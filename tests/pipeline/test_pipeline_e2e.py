@@ -203,6 +203,7 @@ def test_inferred_schema_runs_end_to_end(tmp_path):
     assert report.pushed_dir and os.path.exists(os.path.join(report.pushed_dir, "saved_model.pb"))
 
 
+@pytest.mark.long  # over a minute: `make test-long`
 def test_data_components_on_the_multi_processing_direct_runner(tmp_path, capsys):
     """The data components through `beam_args` with two DirectRunner worker processes, on data with
     a planted anomaly (so the run stops at the gate, before training): the same verdict as the

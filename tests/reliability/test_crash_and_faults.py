@@ -65,6 +65,7 @@ def test_unsafe_model_file_is_refused(tmp_path):
         deeprob_keras.load_model(path)
 
 
+@pytest.mark.long  # over a minute: `make test-long`
 def test_same_seed_same_first_epoch_loss(tmp_path):
     recipe = load_recipe(os.path.join(ROOT, "recipes/fashion_mnist.yaml"))
     recipe = with_overrides(recipe, {"model.widths": [8, 16], "data.limit_examples": 512,

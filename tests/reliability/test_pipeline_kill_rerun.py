@@ -49,6 +49,7 @@ def _read(path):
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+@pytest.mark.long  # over a minute: `make test-long`
 def test_pipeline_killed_during_trainer_then_same_command_completes(tmp_path):
     config_path, config = _write_config(tmp_path)
     cmd = [DEEPROB, "pipeline", "run", "--config", str(config_path)]
