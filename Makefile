@@ -32,7 +32,7 @@ train: setup
 test: setup
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
 
-test-long: setup
+test-long:
 	$(MAKE) test TEST_MARKERS=long
 
 bench: setup

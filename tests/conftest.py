@@ -26,7 +26,6 @@ SLOWEST_FILES = (
     "tests/reliability/test_kill_ema_snapshots.py",
     "tests/pipeline/test_transfer_default.py",
     "tests/install/test_base_install.py",
-    "tests/reliability/test_pipeline_kill_rerun.py",
     "tests/training/test_recipe_switches.py",
     "tests/doctor/test_report_and_loop.py",
 )
