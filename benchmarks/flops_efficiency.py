@@ -111,12 +111,19 @@ def translation_throughput(batches=200, batch=128):
     return out
 
 
-def _rate(model, dataset, steps, batch):
-    """Images per second of `fit` over `steps` batches (after a warm-up epoch of 5 steps)."""
-    model.fit(dataset, steps_per_epoch=5, epochs=1, verbose=0)
-    started = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return batch * steps / (time.perf_counter() - started)
+def steady_images_per_second(model, dataset, steps, batch, per_execution=1):
+    """Steady-state images per second of `fit`: one call of warm-up + `steps` steps, timed from the end of the
+    warm-up (at least 5 steps: tracing, the iterator's start-up and the first prefetch) to the end of the last
+    step, so that start-up costs paid once per `fit` call are not counted as training throughput."""
+    import keras
+
+    warmup = per_execution * max(1, -(-5 // per_execution))
+    ends = []
+    clock = keras.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: ends.append((step, time.perf_counter())))
+    model.fit(dataset, steps_per_epoch=warmup + steps, epochs=1, verbose=0, callbacks=[clock])
+    first_step, started = next((s, t) for s, t in ends if s >= warmup - 1)
+    last_step, finished = ends[-1]
+    return batch * (last_step - first_step) / (finished - started)
 
 
 def measure_recipe(path, steps):
@@ -140,7 +147,7 @@ def measure_recipe(path, steps):
         r = with_overrides(recipe, {"training.steps_per_execution": per_execution, "training.precision": precision})
         model, _ = build_compiled_model(r, data, strategy, batch)
         n = steps if per_execution == 1 else max(per_execution, (steps // per_execution) * per_execution)
-        rates[name] = _rate(model, source, n, batch)
+        rates[name] = steady_images_per_second(model, source, n, batch, per_execution)
     flops = training_flops_per_example(model)
     return {"recipe": os.path.relpath(os.path.abspath(path), ROOT), "name": recipe.name, "batch": batch,
             "parameters": int(model.count_params()), "train_flops_per_example": int(flops),

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +46,7 @@ def _sibling(name):
 
 _time_to_accuracy = _sibling("time_to_accuracy")
 run_one = _time_to_accuracy.run_one
+_flops_efficiency = _sibling("flops_efficiency")
 
 # arm -> (what is removed, recipe overrides). "full" is the recipe as it is.
 ARMS = {
@@ -85,7 +85,8 @@ def step_costs(recipe_path, arms, steps=100, rounds=3, smoke=None):
     """Seconds per training step of each arm's recipe, measured side by side in this process.
 
     Each arm's compiled model and augmenting input pipeline are built and warmed up first; then each
-    round times `steps` steps of every arm in turn, and the median over rounds is kept.
+    round times `steps` steps of every arm in turn (the steady state: a `fit` call's start-up is not timed),
+    and the median over rounds is kept.
     """
     import tensorflow as tf
 
@@ -104,9 +105,8 @@ def step_costs(recipe_path, arms, steps=100, rounds=3, smoke=None):
     seconds = {arm: [] for arm in arms}
     for _ in range(rounds):
         for arm, (model, source) in built.items():
-            started = time.perf_counter()
-            model.fit(source, steps_per_epoch=steps, epochs=1, verbose=0)
-            seconds[arm].append((time.perf_counter() - started) / steps)
+            steps_per_second = _flops_efficiency.steady_images_per_second(model, source, steps, batch=1)
+            seconds[arm].append(1.0 / steps_per_second)
     return {arm: float(np.median(v)) for arm, v in seconds.items()}
 
 
