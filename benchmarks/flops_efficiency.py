@@ -175,6 +175,11 @@ def write_report(data, out):
             lines.append(f"| {r['name']} | {r['parameters']:,} | {r['train_flops_per_example'] / 1e6:.0f} | {label} | "
                          f"{r['images_per_second'][key]:.0f} | {r['gflops'][key]:.1f} | "
                          f"{r['gflops'][key] / peak:.0%} |")
+    if data.get("steps"):
+        lines += ["", f"images/s: the steady state of one `fit` call, {data['steps']} steps timed after at least 5 "
+                  "warm-up steps (tracing, the iterator's start-up and its first prefetch are not counted; 50 for "
+                  "the 50-steps-per-call rows); one measurement each, which moves by about 10% between repeats on "
+                  "a VM whose speed drifts."]
     tr = data.get("translation_images_per_second")
     if tr:
         lines += ["", "Random translation by up to 2 pixels in the input pipeline (tf.data map over batches of "
@@ -202,6 +207,7 @@ def main(argv=None):
         parser.error(f"--steps must be >= 1. Received: {args.steps}")
     data = {"command": ".venv/bin/python benchmarks/flops_efficiency.py " + " ".join(
         argv if argv is not None else sys.argv[1:]), "load_before": list(os.getloadavg())}
+    data["steps"] = args.steps
     data["cpu"] = cpu_features()
     data["peak_gflops"] = peak_gflops(args.peak_seconds)
     data["translation_images_per_second"] = translation_throughput()
