@@ -92,7 +92,9 @@ def commands(budget):
         "leave_one_out": (["--seeds", "0", "--epochs", "2", "--limit-examples", "6000", "--out",
                            f"{rel}/leave_one_out.md", "--work-dir", f"{work}/leave_one_out"],
                           [f"{rel}/leave_one_out.md"]),
-        "tta_modes": (["--models", f"{work}/time_to_accuracy/fashion_mnist_seed0/model.keras", "--limit", "1000",
+        # time_to_accuracy names an overridden run's folder after its overrides (sorted by key)
+        "tta_modes": (["--models", f"{work}/time_to_accuracy/fashion_mnist_seed0_limit_examples6000_epochs2/model.keras",
+                       "--limit", "1000",
                        "--out", f"{rel}/tta_modes.md"], [f"{rel}/tta_modes.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images

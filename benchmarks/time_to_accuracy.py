@@ -83,6 +83,13 @@ def _read_curve(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def run_folder(name, seed, overrides):
+    """The folder of one run under --work-dir. Overridden runs (e.g. --epochs 18) get their own folder, named
+    after their overrides sorted by key: never resumed from, or into, the plain run's."""
+    tag = "".join(f"_{key.split('.')[-1]}{value}" for key, value in sorted(overrides.items()))
+    return f"{name}_seed{seed}{tag}"
+
+
 def run_one(recipe_path, seed, work_dir, overrides):
     """Trains one (recipe, seed); returns its record (curve, final accuracy, timings, load)."""
     from deeprob_keras.models.flops import training_flops_per_example
@@ -90,7 +97,7 @@ def run_one(recipe_path, seed, work_dir, overrides):
     from deeprob_keras.training.run import train_recipe
 
     recipe = with_overrides(load_recipe(recipe_path), {"seed": seed, **overrides})
-    out_dir = os.path.join(work_dir, f"{recipe.name}_seed{seed}")
+    out_dir = os.path.join(work_dir, run_folder(recipe.name, seed, overrides))
     os.makedirs(out_dir, exist_ok=True)
     log_path = os.path.join(out_dir, "test_curve.jsonl")
     if os.path.exists(os.path.join(out_dir, "metrics.json")) and os.path.exists(log_path):
@@ -264,8 +271,12 @@ def main(argv=None):
     from deeprob_keras.recipe import load_recipe
 
     names = {path: load_recipe(path).name for path in args.recipes}
-    done = {(r["name"], r["seed"]) for r in data["runs"] if r.get("overrides", {}) == overrides}
-    data["runs"] = [r for r in data["runs"] if r.get("overrides", {}) == overrides]
+    # Runs made with other overrides (e.g. a smoke run's --epochs) stay in the JSON file; the report and the
+    # plot show only the runs made with this invocation's overrides, so nothing mixes and nothing is lost.
+    def matching():
+        return dict(data, runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides])
+
+    done = {(r["name"], r["seed"]) for r in matching()["runs"]}
     for seed in args.seeds:
         for path in args.recipes:
             key = (names[path], seed)
@@ -277,11 +288,11 @@ def main(argv=None):
                                              if r["name"] in names.values() else 99, r["seed"]))
             with open(json_path, "w") as f:
                 json.dump(data, f, indent=1)
-            write_report(data, args.out)
-            write_plot(data["runs"], os.path.splitext(args.out)[0] + ".png")
-    if data["runs"]:
-        write_report(data, args.out)
-        write_plot(data["runs"], os.path.splitext(args.out)[0] + ".png")
+            write_report(matching(), args.out)
+            write_plot(matching()["runs"], os.path.splitext(args.out)[0] + ".png")
+    if matching()["runs"]:
+        write_report(matching(), args.out)
+        write_plot(matching()["runs"], os.path.splitext(args.out)[0] + ".png")
         print(open(args.out).read())
     return 0
 

@@ -17,6 +17,17 @@ def test_run_all_without_running_writes_every_benchmark_and_the_published_figure
     assert "Zalando README" in text and "## Machine" in text
 
 
+def test_run_all_small_points_tta_modes_at_the_folder_time_to_accuracy_trains_in():
+    run_all, bench = _load("run_all"), _load("time_to_accuracy")
+    commands = run_all.commands("small")
+    tta_args, tta_modes_args = commands["time_to_accuracy"][0], commands["tta_modes"][0]
+    overrides = {"training.epochs": int(tta_args[tta_args.index("--epochs") + 1]),
+                 "data.limit_examples": int(tta_args[tta_args.index("--limit-examples") + 1])}
+    work_dir = tta_args[tta_args.index("--work-dir") + 1]
+    model = tta_modes_args[tta_modes_args.index("--models") + 1]
+    assert model == os.path.join(work_dir, bench.run_folder("fashion_mnist", 0, overrides), "model.keras")
+
+
 def test_run_all_refuses_an_unknown_benchmark(capsys):
     run_all = _load("run_all")
     with pytest.raises(SystemExit):

@@ -1,6 +1,7 @@
 """Smoke test of benchmarks/time_to_accuracy.py: two tiny recipes, 2 epochs, 256 examples of sklearn's digits (8x8); no timing asserts."""
 
 import json
+import os
 
 import pytest
 
@@ -66,3 +67,49 @@ def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     bench.main(argv)  # a rerun with the same settings trains nothing
     assert "time_to_accuracy: tiny" not in capsys.readouterr().out
     assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 2
+
+
+def _fake_run(name, seed, overrides, accuracy):
+    curve = [{"epoch": 1, "train_seconds": 60.0, "test_accuracy": accuracy}]
+    return {"name": name, "seed": seed, "final_test_accuracy": accuracy, "train_seconds": 60.0, "epochs": 1,
+            "curve": curve, "parameters": 10, "train_flops_per_example": 100, "train_examples": 256,
+            "load_before": [0.1, 0.1, 0.1], "load_after": [0.2, 0.2, 0.2], "overrides": overrides}
+
+
+def test_a_run_with_other_overrides_is_kept_in_the_json_and_left_out_of_the_report(tmp_path, monkeypatch):
+    bench = _load()
+    recipe = _recipe(tmp_path / "a.yaml", "tiny_default", "none")
+    out = tmp_path / "tta.md"
+    (tmp_path / "tta.json").write_text(json.dumps({"runs": [_fake_run("tiny_default", 0, {}, 0.5)]}))
+    trained = []
+
+    def fake_run_one(recipe_path, seed, work_dir, overrides):
+        trained.append((seed, overrides))
+        return _fake_run("tiny_default", seed, overrides, 0.75)
+
+    monkeypatch.setattr(bench, "run_one", fake_run_one)
+    bench.main(["--recipes", recipe, "--seeds", "0", "--epochs", "18", "--out", str(out),
+                "--work-dir", str(tmp_path / "runs")])
+    assert trained == [(0, {"training.epochs": 18})]  # the plain run does not count as done for --epochs 18
+    runs = json.loads((tmp_path / "tta.json").read_text())["runs"]
+    assert sorted(r["final_test_accuracy"] for r in runs) == [0.5, 0.75]  # the plain run is not lost
+    table = out.read_text()
+    assert "| tiny_default | 1 | 0.7500" in table and "0.5000" not in table
+
+
+def test_an_overridden_run_trains_in_its_own_folder(tmp_path, monkeypatch):
+    bench = _load()
+    recipe = _recipe(tmp_path / "a.yaml", "tiny_default", "none")
+    folders = []
+
+    def fake_train_recipe(recipe, out_dir, **kwargs):
+        folders.append(os.path.basename(out_dir))
+        raise RuntimeError("stop here")
+
+    import deeprob_keras.training.run as run_module
+
+    monkeypatch.setattr(run_module, "train_recipe", fake_train_recipe)
+    for overrides in ({}, {"training.epochs": 18}):
+        with pytest.raises(RuntimeError, match="stop here"):
+            bench.run_one(recipe, 0, str(tmp_path / "runs"), overrides)
+    assert folders == ["tiny_default_seed0", "tiny_default_seed0_epochs18"]
