@@ -256,7 +256,9 @@ def write_report(results, command, seconds, out_dir):
     lines += ["", "![arms](transfer.png)", "", "![accuracy against steps](transfer_curves.png)", "", NOTES, "",
               f"Wall time of the invocation that wrote this: {seconds / 60:.1f} min; load average "
               f"{results.get('load_before', [0])[0]:.1f} before, {os.getloadavg()[0]:.1f} after.", "",
-              f"Command: `{command}`", ""]
+              f"Command of the invocation that wrote this: `{command}`. The whole study (resumable: finished "
+              "cells and seeds are kept, `--targets` / `--sizes` split it): "
+              "`.venv/bin/python benchmarks/transfer.py --seeds 0 1 2`.", ""]
     md = os.path.join(out_dir, "transfer.md")
     with open(md, "w") as f:
         f.write("\n".join(lines))
