@@ -288,11 +288,13 @@ def main(argv=None):
                                              if r["name"] in names.values() else 99, r["seed"]))
             with open(json_path, "w") as f:
                 json.dump(data, f, indent=1)
-            write_report(matching(), args.out)
-            write_plot(matching()["runs"], os.path.splitext(args.out)[0] + ".png")
-    if matching()["runs"]:
-        write_report(matching(), args.out)
-        write_plot(matching()["runs"], os.path.splitext(args.out)[0] + ".png")
+            shown = matching()
+            write_report(shown, args.out)
+            write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png")
+    shown = matching()
+    if shown["runs"]:
+        write_report(shown, args.out)
+        write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png")
         print(open(args.out).read())
     return 0
 
