@@ -384,6 +384,10 @@ def section(data, per_class, settings):
              + (f", widths {settings['widths']}" if settings["widths"] else "") + ". "
              f"Validation: {settings['validation_fraction']:.0%} of the 60,000 training images; test: 10,000 images.",
              ""]
+    last = [r["command"] for r in data["runs"] if r["per_class"] == per_class and r["settings"] == settings
+            and r.get("command")][-1:]
+    if last:  # runs are kept in the order they finished
+        lines += [f"Command of this size's last run: `{last[0]}` (rerun it to reproduce; finished runs are kept).", ""]
     base = by.get("baseline")
     if base and base[0].get("curve", {}).get("loss"):
         loss = base[0]["curve"]["loss"]
