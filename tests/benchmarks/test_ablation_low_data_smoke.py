@@ -42,6 +42,7 @@ def test_subset_equal_steps_report_and_resume(tmp_path, capsys):
     assert flip["overrides"] == {"augmentation.flip": True} and "val_accuracy" in flip["tta_metrics"]
     table = (out / "ablation_low_data.md").read_text()
     assert "## 5 images per class (50 training images)" in table
+    assert f"Command of this size's last run: `.venv/bin/python benchmarks/ablation_low_data.py {' '.join(argv)}`" in table
     assert "| +flip, +flip TTA (the flip models) |" in table and "n/a (1 seed)" in table
     assert (out / "ablation_low_data.png").stat().st_size > 0
     capsys.readouterr()
