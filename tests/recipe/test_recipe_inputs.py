@@ -183,3 +183,16 @@ def test_from_dict_on_a_section_refuses_nan():
 
     with pytest.raises(RecipeError, match=r"opt\.momentum: expected a finite number"):
         from_dict(OptimizerSpec, {"momentum": float("nan")}, "opt")
+
+
+def test_the_18_epoch_candidate_is_the_fast_recipe_but_for_its_epochs():
+    # recipes/fashion_mnist_fast18.yaml is a copy (recipes have no inheritance): keep it from drifting.
+    from deeprob_keras.recipe.validation import to_dict
+
+    fast = to_dict(load_recipe(os.path.join(ROOT, "recipes", "fashion_mnist_fast.yaml")))
+    fast18 = to_dict(load_recipe(os.path.join(ROOT, "recipes", "fashion_mnist_fast18.yaml")))
+    assert (fast["training"]["epochs"], fast18["training"]["epochs"]) == (16, 18)
+    for d in (fast, fast18):
+        d.pop("name")
+        d["training"].pop("epochs")
+    assert fast18 == fast
