@@ -9,7 +9,9 @@ import glob
 import os
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types.standard_artifacts import ExampleAnomalies
 
 
 def read_anomalies(uri):
@@ -40,8 +42,8 @@ class DataAnomaliesError(RuntimeError):
     """ExampleValidator found anomalies; training must not run."""
 
 
-@tfx.dsl.components.component
-def AnomalyGate(anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies]):
+@component
+def AnomalyGate(anomalies: InputArtifact[ExampleAnomalies]):
     """Raises `DataAnomaliesError` naming every anomaly; passes when there is none."""
     found = read_anomalies(anomalies.uri)
     if not found:

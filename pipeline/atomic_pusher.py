@@ -21,8 +21,8 @@ import os
 import time
 
 from absl import logging
-from tfx import v1 as tfx
 from tfx.components.pusher import executor as pusher_executor
+from tfx.components.pusher.component import Pusher
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
@@ -194,7 +194,7 @@ class AtomicPusherExecutor(pusher_executor.Executor):
         self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)
 
 
-class AtomicPusher(tfx.components.Pusher):
+class AtomicPusher(Pusher):
     """`tfx.components.Pusher` whose executor is `AtomicPusherExecutor` (give it `.with_id("Pusher")`)."""
 
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(AtomicPusherExecutor)

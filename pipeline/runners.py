@@ -7,7 +7,7 @@ import sys
 import time
 
 import tensorflow as tf
-from tfx import v1 as tfx
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
 from deeprob_pipeline.backbone import ensure_backbone
 from deeprob_pipeline.create_pipeline import create_pipeline
@@ -230,7 +230,7 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
     error = None
     mark = time.time()
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        LocalDagRunner().run(pipeline)
     except Exception as e:  # a component failed: report what ran, then the error
         error = f"{type(e).__name__}: {e}"
     pipeline_seconds = time.time() - mark
@@ -262,8 +262,11 @@ def compile_kubeflow(config, output_path):
     pipeline = create_pipeline(config, class_names=info.class_names, image_shape=info.image_shape,
                                for_kubeflow=True)
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
-    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.kubeflow_image),
+    from tfx.orchestration.kubeflow.v2.kubeflow_v2_dag_runner import (  # kfp: only when compiling
+        KubeflowV2DagRunner, KubeflowV2DagRunnerConfig)
+
+    runner = KubeflowV2DagRunner(
+        config=KubeflowV2DagRunnerConfig(default_image=config.kubeflow_image),
         output_dir=os.path.dirname(os.path.abspath(output_path)),
         output_filename=os.path.basename(output_path))
     runner.run(pipeline, write_out=True)

@@ -12,7 +12,7 @@ import time
 
 import keras_tuner
 import tensorflow as tf
-from tfx import v1 as tfx
+from tfx.components.tuner.component import TunerFnResult
 
 from deeprob_keras.quiet import verbose_requested
 from deeprob_keras.recipe import recipe_from_dict
@@ -139,6 +139,6 @@ def tuner_fn(fn_args):
         hypermodel, objective="val_accuracy", max_trials=int(config.get("tuner_trials", 2)),
         seed=recipe.seed, directory=fn_args.working_dir, project_name="deeprob_random_search",
         overwrite=True)
-    return tfx.components.TunerFnResult(tuner=tuner, fit_kwargs={"verbose": 2})
+    return TunerFnResult(tuner=tuner, fit_kwargs={"verbose": 2})
 
 
