@@ -238,7 +238,7 @@ def write_report(data, out):
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
                      f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} |")
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
-              "", "![accuracy against minutes](time_to_accuracy.png)", "",
+              "", f"![accuracy against minutes]({os.path.splitext(os.path.basename(out))[0]}.png)", "",
               f"Command: `{data['command']}`", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))

@@ -113,3 +113,12 @@ def test_an_overridden_run_trains_in_its_own_folder(tmp_path, monkeypatch):
         with pytest.raises(RuntimeError, match="stop here"):
             bench.run_one(recipe, 0, str(tmp_path / "runs"), overrides)
     assert folders == ["tiny_default_seed0", "tiny_default_seed0_epochs18"]
+
+
+def test_the_report_links_the_plot_written_beside_it(tmp_path):
+    """`--out x/name.md` writes `x/name.png`: the report must show that plot, not the default file's."""
+    bench = _load()
+    data = {"runs": [_fake_run("a", 0, {}, 0.93)], "command": "cmd"}
+    out = bench.write_report(data, str(tmp_path / "time_to_accuracy_other.md"))
+    text = open(out).read()
+    assert "](time_to_accuracy_other.png)" in text and "](time_to_accuracy.png)" not in text
