@@ -11,9 +11,8 @@ the pipeline being built, and the Kubeflow V2 compiler relies on it.
 
 The TFX names are imported from their own modules, not through `tfx.v1`: that
 public namespace imports every TFX component (InfraValidator, BulkInferrer, ...),
-kfp and the Google Cloud extensions, which a local run never uses. Importing `deeprob_pipeline.runners` and `trainer_module`
-took 7.3-9.1 s this way against 10.7-11.4 s through `tfx.v1` (fresh processes,
-alternating, idle machine).
+kfp and the Google Cloud extensions, which a local run never uses (about 3 s of
+start-up: docs/MEASUREMENTS_NOTES.md, "The pipeline's fixed cost").
 """
 
 import os

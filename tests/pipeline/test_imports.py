@@ -1,5 +1,5 @@
 """A local pipeline run imports only the TFX it uses: not `tfx.v1`, whose import pulls in every
-component, kfp and the Google Cloud extensions (~3 s of start-up, `create_pipeline`'s docstring)."""
+component, kfp and the Google Cloud extensions (about 3 s of start-up, docs/MEASUREMENTS_NOTES.md)."""
 
 import os
 import subprocess
