@@ -126,6 +126,41 @@ def steady_images_per_second(model, dataset, steps, batch, per_execution=1):
     return batch * (last_step - first_step) / (finished - started)
 
 
+def side_by_side_step_seconds(recipe_path, variants, steps=100, rounds=3):
+    """Seconds per training step of each variant of a recipe ({name: recipe overrides}), side by side.
+
+    Each variant's compiled model and augmenting input pipeline are built and warmed up first; then each
+    round times `steps` steps of every variant in turn (the steady state: a `fit` call's start-up is not
+    timed), so that a shared VM's drifting speed touches every variant alike; the median over rounds is
+    kept. Returns {name: {"seconds_per_step", "rounds" (each round's seconds), "parameters",
+    "train_flops_per_example"}}.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from deeprob_keras.models.flops import training_flops_per_example
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
+
+    built = {}
+    for name, overrides in variants.items():
+        recipe = with_overrides(load_recipe(recipe_path), overrides)
+        batch = recipe.training.batch_size
+        data = load_augmented_datasets(recipe, batch)
+        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
+        source = data.train.repeat()
+        model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
+        built[name] = (model, source)
+    seconds = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (model, source) in built.items():
+            seconds[name].append(1.0 / steady_images_per_second(model, source, steps, batch=1))
+    return {name: {"seconds_per_step": float(np.median(seconds[name])), "rounds": seconds[name],
+                   "parameters": int(model.count_params()),
+                   "train_flops_per_example": int(training_flops_per_example(model))}
+            for name, (model, _) in built.items()}
+
+
 def measure_recipe(path, steps):
     """Training FLOPs per example and images/s through the pipeline, in memory, and compiled."""
     import tensorflow as tf

@@ -82,32 +82,11 @@ def full_runs_from(path, recipe, seeds, runs, smoke):
 
 
 def step_costs(recipe_path, arms, steps=100, rounds=3, smoke=None):
-    """Seconds per training step of each arm's recipe, measured side by side in this process.
-
-    Each arm's compiled model and augmenting input pipeline are built and warmed up first; then each
-    round times `steps` steps of every arm in turn (the steady state: a `fit` call's start-up is not timed),
-    and the median over rounds is kept.
-    """
-    import tensorflow as tf
-
-    from deeprob_keras.recipe import load_recipe, with_overrides
-    from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
-
-    built = {}
-    for arm in arms:
-        recipe = with_overrides(load_recipe(recipe_path), {**ARMS[arm][1], **(smoke or {})})
-        batch = recipe.training.batch_size
-        data = load_augmented_datasets(recipe, batch)
-        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
-        source = data.train.repeat()
-        model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
-        built[arm] = (model, source)
-    seconds = {arm: [] for arm in arms}
-    for _ in range(rounds):
-        for arm, (model, source) in built.items():
-            steps_per_second = _flops_efficiency.steady_images_per_second(model, source, steps, batch=1)
-            seconds[arm].append(1.0 / steps_per_second)
-    return {arm: float(np.median(v)) for arm, v in seconds.items()}
+    """Seconds per training step of each arm's recipe, measured side by side in this process
+    (`flops_efficiency.side_by_side_step_seconds`)."""
+    overrides = {arm: {**ARMS[arm][1], **(smoke or {})} for arm in arms}
+    seconds = _flops_efficiency.side_by_side_step_seconds(recipe_path, overrides, steps, rounds)
+    return {arm: s["seconds_per_step"] for arm, s in seconds.items()}
 
 
 def _per_epoch(run):

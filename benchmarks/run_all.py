@@ -62,15 +62,17 @@ def commands(budget):
             "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
-            # (+ the 18-epoch candidate's side-by-side run: its own command is inside the file)
+            # (+ the later candidates' side-by-side runs: their own commands are inside the files)
             "time_to_accuracy": (["--seeds", "0", "1", "2"], [f"{rel}/time_to_accuracy.md",
-                                                               f"{rel}/time_to_accuracy_fast18.md"]),
+                                                               f"{rel}/time_to_accuracy_fast18.md",
+                                                               f"{rel}/time_to_accuracy_4stage.md"]),
             "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
             # the seed-0 models that time_to_accuracy (above) trained
             "tta_modes": (["--models", "runs/bench_time_to_accuracy/fashion_mnist_seed0/model.keras",
                            "runs/bench_time_to_accuracy/fashion_mnist_fast_seed0/model.keras"],
                           [f"{rel}/tta_modes.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
+            "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
             "random_vs_grid": ([], [f"{rel}/random_vs_grid.md"]),
         }
@@ -99,6 +101,9 @@ def commands(budget):
                        "--limit", "1000",
                        "--out", f"{rel}/tta_modes.md"], [f"{rel}/tta_modes.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
+        "architecture_scan": (["--steps", "10", "--rounds", "1", "--limit-examples", "2000",
+                               "--variants", "4 stages 16-48-96-192", "--out", f"{rel}/architecture_scan.md"],
+                              [f"{rel}/architecture_scan.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
         "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
                        f"{work}/retrieval", "--out", f"{rel}/retrieval.md"], [f"{rel}/retrieval.md"]),
@@ -121,6 +126,7 @@ PRODUCED_BY = {
     "time_to_accuracy": "see the Command line inside the file",
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
+    "architecture_scan": "see the Command line inside the file",
     "tta_modes": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
     "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",

@@ -24,22 +24,29 @@ POOLINGS = Registry("model.pooling", {
 }, declared=POOLING_NAMES)
 
 
-def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9):
+def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9, zero_gamma=False):
     x = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
                             kernel_initializer="he_normal", kernel_regularizer=regularizer,
                             name=f"{name}_conv")(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
+        x = keras.layers.BatchNormalization(momentum=bn_momentum, gamma_initializer="zeros" if zero_gamma else "ones",
+                                            name=f"{name}_bn")(x)
     if relu:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
     return x
 
 
-def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name, bn_momentum=0.9):
-    """x + F(x) with F = conv-BN-ReLU-conv-BN; the branch goes through stochastic depth."""
+def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name, bn_momentum=0.9,
+                   zero_init_residual=False):
+    """x + F(x) with F = conv-BN-ReLU-conv-BN; the branch goes through stochastic depth.
+
+    `zero_init_residual`: the branch's last BatchNorm starts with gamma = 0, so that at initialization
+    F(x) = 0 and the block is ReLU(shortcut(x)) (Goyal et al. 2017, "Accurate, Large Minibatch SGD").
+    """
     shortcut = x
     y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a", bn_momentum=bn_momentum)
-    y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False, bn_momentum=bn_momentum)
+    y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False, bn_momentum=bn_momentum,
+                 zero_gamma=zero_init_residual)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
                                        kernel_regularizer=regularizer, name=f"{name}_proj")(x)
@@ -70,7 +77,8 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
                 else:
                     x = pool(spec, f"stage{stage}_pool")(x)
             x = residual_block(x, filters, strides, rates[block], regularizer, spec.batch_norm,
-                               f"stage{stage}_block{j}", bn_momentum=spec.bn_momentum)
+                               f"stage{stage}_block{j}", bn_momentum=spec.bn_momentum,
+                               zero_init_residual=spec.zero_init_residual)
             block += 1
         x = keras.layers.Identity(name=f"stage{stage}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="features")(x)

@@ -34,6 +34,6 @@ POOLING_NAMES = ("stride", "max", "fractional_max")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 # Declared here, read by the assembly (training/precision.py, tuning/search_space.py).
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")
 SEARCH_KINDS = ("float", "int", "choice")
 SEARCH_SAMPLINGS = ("linear", "log")

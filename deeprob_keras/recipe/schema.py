@@ -41,6 +41,8 @@ class ModelSpec:
     widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
     blocks_per_stage: int = spec(1, range=(1, 16))
     batch_norm: bool = spec(True)
+    zero_init_residual: bool = spec(False, doc="each residual branch's last BatchNorm starts at gamma = 0: "
+                                              "every block starts as its shortcut (needs batch_norm)")
     bn_momentum: float = spec(0.9, range=UNIT, hi_open=True, doc="BatchNorm moving-average momentum (Keras's 0.99 lags on short runs)")
     head_dropout: float = spec(0.0, range=UNIT, hi_open=True, doc="inverted dropout before the classifier")
     head: str = spec("dense", choices=choices.HEAD_NAMES, doc="classifier layer")
@@ -144,7 +146,8 @@ class TrainingSpec:
     jit_compile: bool = spec(False, doc="XLA; measured 1.7x slower on 2 CPU cores")
     precision: str = spec("float32", choices=choices.PRECISIONS,
                           doc="mixed_bfloat16: bfloat16 compute, float32 weights (fast only where the CPU/GPU has "
-                              "bfloat16 units, e.g. AVX512_BF16/AMX; measure first: benchmarks/flops_efficiency.py)")
+                              "bfloat16 units, e.g. AVX512_BF16/AMX; measure first: benchmarks/flops_efficiency.py); "
+                              "auto: mixed_bfloat16 on a CPU with bfloat16 instructions and no GPU, else float32")
     ensemble_members: int = spec(1, range=(1, 32), doc="N independently trained models (seeds seed..seed+N-1)")
     steps_per_execution: int = spec(1, range=(1, None))
 
@@ -215,6 +218,9 @@ class Recipe:
         if self.model.fractional_pooling_test_samples > 1 and self.model.pooling != "fractional_max":
             raise ValueError("model.fractional_pooling_test_samples > 1 needs model.pooling: fractional_max. "
                              f"Received: pooling={self.model.pooling!r}")
+        if self.model.zero_init_residual and (self.model.name != "small_resnet" or not self.model.batch_norm):
+            raise ValueError("model.zero_init_residual needs model.name: small_resnet with model.batch_norm: true. "
+                             f"Received: name={self.model.name!r}, batch_norm={self.model.batch_norm}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
         self._validate_cross_fields()

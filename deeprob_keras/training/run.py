@@ -26,7 +26,7 @@ from deeprob_keras.schedules import build_schedule, schedule_snapshot_steps
 from deeprob_keras.training.builders import build_loss, build_optimizer
 from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
 from deeprob_keras.training.epoch_timer import EpochTimer
-from deeprob_keras.training.precision import dtype_policy, precision_warning
+from deeprob_keras.training.precision import dtype_policy, precision_warning, resolve_precision
 from deeprob_keras.training.export import export_serving_version
 from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size, label_form
 from deeprob_keras.training import run_dir
@@ -68,7 +68,11 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
               f"{steps_per_epoch} steps/epoch, {plan.epochs} epochs, peak learning rate "
               f"{plan.learning_rate:g}, warmup {plan.warmup_epochs:g} epoch(s), "
               f"{model.count_params():,} parameters", flush=True)
-        slow = precision_warning(recipe.training.precision, has_gpu=bool(tf.config.list_physical_devices("GPU")))
+        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+        if recipe.training.precision == "auto":
+            print(f"deeprob: training.precision auto -> {resolve_precision('auto', has_gpu=has_gpu)} on this machine",
+                  flush=True)
+        slow = precision_warning(recipe.training.precision, has_gpu=has_gpu)
         if slow:
             print(f"deeprob: warning: {slow}", flush=True)
     started = time.time()
@@ -175,7 +179,8 @@ def build_compiled_model(recipe, datasets, strategy, global_batch_size=None, pla
     schedule = build_schedule(plan.schedule_spec(recipe.schedule), plan.learning_rate, plan.steps_per_epoch,
                               plan.epochs)
     with strategy.scope():
-        with dtype_policy(recipe.training.precision):
+        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+        with dtype_policy(resolve_precision(recipe.training.precision, has_gpu=has_gpu)):
             model = build_model(recipe, datasets.image_shape, datasets.num_classes)
         model.compile(
             optimizer=build_optimizer(recipe.optimizer, schedule, model=model),

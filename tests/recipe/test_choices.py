@@ -54,9 +54,11 @@ def test_schema_choices_are_the_registry_names(key):
     assert set(fields[key]) == set(BUILT[key]), f"{key}: schema {fields[key]} vs builder {BUILT[key]}"
 
 
-def test_every_precision_is_a_dtype_policy():
+def test_every_precision_resolves_to_a_dtype_policy():
+    from deeprob_keras.training.precision import resolve_precision
+
     for name in dict(_string_choice_fields())[("TrainingSpec", "precision")]:
-        with dtype_policy(name):
+        with dtype_policy(resolve_precision(name)):
             pass
 
 

@@ -150,6 +150,9 @@ def test_missing_file_refused(tmp_path):
      r"tta_crop_size must be <= the image side \(28"),
     ({"data": {"classes": [3, 12]}}, r"data\.classes must be labels of 'fashion_mnist' \(0\.\.9\)\. Received: classes=\[3, 12\]"),
     ({"data": {"dataset": "digits", "classes": [0, 10]}}, r"data\.classes must be labels of 'digits'"),
+    ({"model": {"zero_init_residual": True, "batch_norm": False}},
+     r"model\.zero_init_residual needs model\.name: small_resnet with model\.batch_norm: true"),
+    ({"model": {"name": "mlp", "zero_init_residual": True}}, r"model\.zero_init_residual needs"),
     ({"model": {"name": "backbone"}, "transfer": {"backbone": "MobilenetV3Small"}},
      r"transfer\.backbone: 'MobilenetV3Small' is neither a \.keras path nor a keras\.applications name\. "
      r"Did you mean 'MobileNetV3Small'\?"),

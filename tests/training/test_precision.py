@@ -60,3 +60,39 @@ def test_bfloat16_warning_only_on_a_cpu_without_bfloat16_instructions(tmp_path):
     assert precision_warning("mixed_bfloat16", has_gpu=True, cpuinfo=avx2) is None
     missing = str(tmp_path / "absent")
     assert cpu_has_native_bfloat16(missing) is None and precision_warning("mixed_bfloat16", cpuinfo=missing) is None
+
+
+def test_auto_is_bfloat16_only_on_a_cpu_with_bfloat16_instructions_and_no_gpu(tmp_path):
+    from deeprob_keras.training.precision import resolve_precision
+
+    avx2 = _cpuinfo(tmp_path, "avx2 fma")
+    (tmp_path / "bf16").mkdir()
+    bf16 = _cpuinfo(tmp_path / "bf16", "avx2 avx512f avx512_bf16")
+    assert resolve_precision("auto", cpuinfo=bf16) == "mixed_bfloat16"
+    assert resolve_precision("auto", cpuinfo=avx2) == "float32"
+    assert resolve_precision("auto", has_gpu=True, cpuinfo=bf16) == "float32"
+    assert resolve_precision("auto", cpuinfo=str(tmp_path / "absent")) == "float32"
+    assert resolve_precision("mixed_bfloat16", cpuinfo=avx2) == "mixed_bfloat16"   # explicit choices are kept
+    assert resolve_precision("float32", cpuinfo=bf16) == "float32"
+    with pytest.raises(ValueError, match="Received: name='float16'"):
+        resolve_precision("float16")
+    with pytest.raises(ValueError, match="resolve 'auto' first"):
+        with dtype_policy("auto"):
+            pass
+
+
+def test_an_auto_recipe_builds_with_the_policy_this_machine_resolves_to():
+    import tensorflow as tf
+
+    from deeprob_keras.training import build_compiled_model
+    from deeprob_keras.training.precision import resolve_precision
+
+    class Data:
+        image_shape, num_classes, num_examples = (12, 12, 1), 3, {"train": 64}
+
+    recipe = recipe_from_dict({"model": {"widths": [4, 8]}, "training": {"precision": "auto", "batch_size": 32},
+                               "schedule": {"warmup_epochs": 0}})
+    model, _ = build_compiled_model(recipe, Data(), tf.distribute.get_strategy())
+    expected = "bfloat16" if resolve_precision("auto") == "mixed_bfloat16" else "float32"
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and {layer.compute_dtype for layer in convs} == {expected}
