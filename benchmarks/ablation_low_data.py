@@ -37,7 +37,6 @@ stops before a run that would not fit (rerun the same command to go on).
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -47,19 +46,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
 
+import ablation as _ablation  # noqa: E402
 
-def _sibling(name):
-    """A module of this folder, loaded by path (a `benchmarks` package of the tests may shadow the name)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ablation = _sibling("ablation")
 load_results, save_results = _ablation.load_results, _ablation.save_results
 _T = _ablation.TECHNIQUES  # the full-data ablation's arms: same values here
 

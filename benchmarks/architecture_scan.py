@@ -21,16 +21,9 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
-import importlib.util  # noqa: E402
-
-
-def _sibling(name):
-    """A module of this folder, loaded by path (a `benchmarks` package of the tests may shadow the name)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import flops_efficiency  # noqa: E402
 
 
 # variant -> model overrides of the recipe; "base" is the recipe as it is and comes first.
@@ -88,7 +81,6 @@ def main(argv=None):
     names = ["base"] + [v for v in args.variants if v != "base"]
     smoke = {"data.limit_examples": args.limit_examples} if args.limit_examples else {}
     load_before = os.getloadavg()
-    flops_efficiency = _sibling("flops_efficiency")
     variants = flops_efficiency.side_by_side_step_seconds(
         args.recipe, {name: {**VARIANTS[name], **smoke} for name in names}, args.steps, args.rounds)
     data = {"recipe": os.path.relpath(os.path.abspath(args.recipe), ROOT), "steps": args.steps,

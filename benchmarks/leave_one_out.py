@@ -30,23 +30,14 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-
-import importlib.util  # noqa: E402
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
 
+import flops_efficiency as _flops_efficiency  # noqa: E402
+import time_to_accuracy as _time_to_accuracy  # noqa: E402
 
-def _sibling(name):
-    """A module of this folder, loaded by path (a `benchmarks` package of the tests may shadow the name)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", os.path.join(os.path.dirname(__file__), f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_time_to_accuracy = _sibling("time_to_accuracy")
 run_one = _time_to_accuracy.run_one
-_flops_efficiency = _sibling("flops_efficiency")
 
 # arm -> (what is removed, recipe overrides). "full" is the recipe as it is.
 ARMS = {

@@ -33,6 +33,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
 
@@ -102,6 +103,7 @@ def run_one(recipe_path, seed, work_dir, overrides):
     log_path = os.path.join(out_dir, "test_curve.jsonl")
     if os.path.exists(os.path.join(out_dir, "metrics.json")) and os.path.exists(log_path):
         os.remove(log_path)  # a finished run missing from the JSON is trained again from scratch
+    machine = _machine(recipe)
     load_before = os.getloadavg()
     result = train_recipe(recipe, out_dir, verbose=2, export=False,
                           extra_callbacks=[_test_curve_callback(recipe, log_path)])
@@ -126,8 +128,30 @@ def run_one(recipe_path, seed, work_dir, overrides):
         if hasattr(member, "layers") else None,
         "train_examples": result.metrics["num_examples"]["train"],
         "load_before": list(load_before), "load_after": list(os.getloadavg()),
-        "overrides": overrides,
+        "overrides": overrides, "machine": machine,
     }
+
+
+def _machine(recipe):
+    """The CPU a run trained on and the precision its recipe resolved to there: runs of one report
+    may come from different machines (a bfloat16 recipe resolves to float32 on a CPU without it)."""
+    import tensorflow as tf
+
+    from deeprob_keras.training.precision import resolve_precision
+    from flops_efficiency import cpu_features
+
+    cpu = cpu_features()
+    return {"cpu": cpu["model"], "features": cpu["features"],
+            "precision": resolve_precision(recipe.training.precision,
+                                           has_gpu=bool(tf.config.list_physical_devices("GPU")))}
+
+
+def _machine_cell(run):
+    m = run.get("machine")
+    if not m:
+        return "not recorded"
+    bf16 = "bfloat16 instructions" if {"avx512_bf16", "amx_bf16"} & set(m["features"]) else "no bfloat16 instructions"
+    return f"{m['cpu']} ({bf16}), {m['precision']}"
 
 
 def time_to_reach(curve, threshold):
@@ -230,13 +254,14 @@ def write_report(data, out):
               "epoch x epochs: the training time without the minutes a shared machine steals now and then "
               "(single epochs here sometimes take 2x the median with nothing else running); both budgets "
               "are given, the wall time is the one the issue's targets use.", "",
-              "| run | final test accuracy | training time | load average before → after (1, 5, 15 min) |",
-              "|---|---:|---:|---|"]
+              "| run | final test accuracy | training time | load average before → after (1, 5, 15 min) | "
+              "CPU, precision trained in |",
+              "|---|---:|---:|---|---|"]
     for r in runs:
         lb, la = r["load_before"], r["load_after"]
         lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
-                     f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} |")
+                     f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} | {_machine_cell(r)} |")
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
               "", f"![accuracy against minutes]({os.path.splitext(os.path.basename(out))[0]}.png)", "",
               f"Command: `{data['command']}`", ""]

@@ -6,6 +6,7 @@ The CLI (`deeprob train`), the TFX Trainer's `run_fn` and the tests all call
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -31,6 +32,12 @@ from deeprob_keras.training.export import export_serving_version
 from deeprob_keras.training.plan import RunPlan, global_batch_size as plan_global_batch_size, label_form
 from deeprob_keras.training import run_dir
 from deeprob_keras.training.two_phase import train_transfer
+
+
+@functools.lru_cache(maxsize=None)
+def _has_gpu():
+    """Whether TensorFlow sees a GPU (asked once per process: the answer decides `precision: auto`)."""
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 class TrainingDiverged(RuntimeError):
@@ -68,7 +75,7 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
               f"{steps_per_epoch} steps/epoch, {plan.epochs} epochs, peak learning rate "
               f"{plan.learning_rate:g}, warmup {plan.warmup_epochs:g} epoch(s), "
               f"{model.count_params():,} parameters", flush=True)
-        has_gpu = bool(tf.config.list_physical_devices("GPU"))
+        has_gpu = _has_gpu()
         if recipe.training.precision == "auto":
             print(f"deeprob: training.precision auto -> {resolve_precision('auto', has_gpu=has_gpu)} on this machine",
                   flush=True)
@@ -179,8 +186,7 @@ def build_compiled_model(recipe, datasets, strategy, global_batch_size=None, pla
     schedule = build_schedule(plan.schedule_spec(recipe.schedule), plan.learning_rate, plan.steps_per_epoch,
                               plan.epochs)
     with strategy.scope():
-        has_gpu = bool(tf.config.list_physical_devices("GPU"))
-        with dtype_policy(resolve_precision(recipe.training.precision, has_gpu=has_gpu)):
+        with dtype_policy(resolve_precision(recipe.training.precision, has_gpu=_has_gpu())):
             model = build_model(recipe, datasets.image_shape, datasets.num_classes)
         model.compile(
             optimizer=build_optimizer(recipe.optimizer, schedule, model=model),
