@@ -254,6 +254,9 @@ def write_results(records, budget, mach, vers, path, notes=()):
              f"Written by `benchmarks/run_all.py --budget {budget}` on "
              f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} (local time).", "",
              "## Machine", "",
+             "The machine this file was written on. With `--no-run` its tables come from earlier runs, which "
+             "may have been made on another machine of this kind (the time-to-accuracy reports name each "
+             "run's CPU).", "",
              f"- {mach['nproc']} CPU cores ({mach['cpu']}), {mach['memory']} memory, {mach['os']}",
              f"- Python {mach['python']}, TensorFlow {vers['tensorflow']}, Keras {vers['keras']}",
              "- The machine is shared: other jobs ran during the benchmarks. Each command below shows the "

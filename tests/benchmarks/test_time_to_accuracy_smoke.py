@@ -60,7 +60,9 @@ def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
         assert run["curve"][0]["train_seconds"] < run["curve"][1]["train_seconds"]
         assert all(0.0 <= p["test_accuracy"] <= 1.0 for p in run["curve"])
         assert run["train_flops_per_example"] > 0 and len(run["load_before"]) == 3
+        assert run["machine"]["precision"] in ("float32", "mixed_bfloat16") and run["machine"]["cpu"]
     table = out.read_text()
+    assert f"| {data['runs'][0]['machine']['cpu']} (" in table  # the CPU each run trained on
     assert "| tiny_default | 1 |" in table and "| tiny_fast | 1 |" in table and "1.00x" in table
     assert (tmp_path / "tta.png").stat().st_size > 0
     capsys.readouterr()
@@ -122,3 +124,12 @@ def test_the_report_links_the_plot_written_beside_it(tmp_path):
     out = bench.write_report(data, str(tmp_path / "time_to_accuracy_other.md"))
     text = open(out).read()
     assert "](time_to_accuracy_other.png)" in text and "](time_to_accuracy.png)" not in text
+
+
+def test_the_machine_cell_names_the_cpu_its_bfloat16_and_the_precision_or_says_not_recorded():
+    bench = _load()
+    intel = {"machine": {"cpu": "Intel Xeon", "features": ["avx2", "avx512f"], "precision": "float32"}}
+    amd = {"machine": {"cpu": "AMD EPYC", "features": ["avx512_bf16"], "precision": "mixed_bfloat16"}}
+    assert bench._machine_cell(intel) == "Intel Xeon (no bfloat16 instructions), float32"
+    assert bench._machine_cell(amd) == "AMD EPYC (bfloat16 instructions), mixed_bfloat16"
+    assert bench._machine_cell({}) == "not recorded"  # runs made before the field existed
