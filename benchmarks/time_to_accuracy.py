@@ -147,10 +147,13 @@ def _machine(recipe):
 
 
 def _machine_cell(run):
+    from deeprob_keras.training.precision import NATIVE_BFLOAT16_FLAGS
+
     m = run.get("machine")
     if not m:
         return "not recorded"
-    bf16 = "bfloat16 instructions" if {"avx512_bf16", "amx_bf16"} & set(m["features"]) else "no bfloat16 instructions"
+    native = set(NATIVE_BFLOAT16_FLAGS) & set(m["features"])
+    bf16 = "bfloat16 instructions" if native else "no bfloat16 instructions"
     return f"{m['cpu']} ({bf16}), {m['precision']}"
 
 
