@@ -58,6 +58,7 @@ def _test_curve_callback(recipe, log_path):
             super().__init__()
             done = _read_curve(log_path)
             self.elapsed = done[-1]["train_seconds"] if done else 0.0
+            self.last = done[-1] if done else None
             self.started = None
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -69,10 +70,14 @@ def _test_curve_callback(recipe, log_path):
             model = _final_model(recipe, [self.model], [])
             probs = model.predict(test, verbose=0)
             acc = float(np.mean(np.argmax(probs, axis=1) == labels))
+            # An ensemble's members train one after the other through this one callback: the epoch
+            # count starting again marks the next member (its curve is that member's alone).
+            member = 0 if self.last is None else self.last.get("member", 0) + (epoch + 1 <= self.last["epoch"])
+            self.last = {"epoch": epoch + 1, "member": member, "train_seconds": self.elapsed,
+                         "test_accuracy": acc, "val_accuracy": (logs or {}).get("val_accuracy"),
+                         "eval_seconds": time.perf_counter() - eval_started}
             with open(log_path, "a") as f:
-                f.write(json.dumps({"epoch": epoch + 1, "train_seconds": self.elapsed, "test_accuracy": acc,
-                                    "val_accuracy": (logs or {}).get("val_accuracy"),
-                                    "eval_seconds": time.perf_counter() - eval_started}) + "\n")
+                f.write(json.dumps(self.last) + "\n")
 
     return TestCurve()
 
@@ -111,21 +116,27 @@ def run_one(recipe_path, seed, work_dir, overrides):
     member = result.model
     while hasattr(member, "base_model"):
         member = member.base_model
+    from deeprob_keras.training.run import load_recipe_datasets
+
+    data = load_recipe_datasets(recipe, 512)
     without_tta = None
     if member is not result.model:  # the same trained weights without test-time augmentation: free to measure
-        from deeprob_keras.training.run import load_recipe_datasets
-
-        data = load_recipe_datasets(recipe, 512)
         probs = member.predict(data.test, verbose=0)
         without_tta = float(np.mean(np.argmax(probs, axis=1) == data.test_arrays[1]))
+    # The exported model on the validation split: what chooses between candidates (the test set never does).
+    final_val = float(result.model.evaluate(data.validation, verbose=0)[1])
     return {
         "recipe": os.path.relpath(os.path.abspath(recipe_path), ROOT), "name": recipe.name, "seed": seed,
         "final_test_accuracy": float(result.metrics["test_accuracy"]),
         "final_test_accuracy_without_tta": without_tta,
+        "final_val_accuracy": final_val,
+        "members": recipe.training.ensemble_members,
         "train_seconds": curve[-1]["train_seconds"] if curve else float(result.metrics["train_seconds"]),
         "epochs": len(curve), "curve": curve, "parameters": result.metrics.get("parameters"),
-        "train_flops_per_example": int(training_flops_per_example(member))
+        # An ensemble's members each see every training image once an epoch: the FLOPs of one member.
+        "train_flops_per_example": int(training_flops_per_example(getattr(member, "members", [member])[0]))
         if hasattr(member, "layers") else None,
+        "member_test_accuracy": result.metrics.get("member_test_accuracy"),
         "train_examples": result.metrics["num_examples"]["train"],
         "load_before": list(load_before), "load_after": list(os.getloadavg()),
         "overrides": overrides, "machine": machine,
@@ -165,6 +176,14 @@ def time_to_reach(curve, threshold):
     return None
 
 
+def _reach_curve(run):
+    """The points a threshold can be reached at: the curve, and for an ensemble (whose curve is its members
+    alone) the averaged members at the end of training."""
+    if run.get("members", 1) > 1 and run["curve"]:
+        return run["curve"] + [{"train_seconds": run["train_seconds"], "test_accuracy": run["final_test_accuracy"]}]
+    return run["curve"]
+
+
 def median_epoch_seconds(curve):
     """The median wall time of one epoch: robust to the minutes a shared machine steals now and then."""
     ends = [p["train_seconds"] for p in curve]
@@ -179,10 +198,13 @@ def summarize(runs):
         acc = np.array([r["final_test_accuracy"] for r in rs])
         reach = {}
         for t in THRESHOLDS:
-            times = [time_to_reach(r["curve"], t) for r in rs]
+            times = [time_to_reach(_reach_curve(r), t) for r in rs]
             hit = [s for s in times if s is not None]
             reach[str(t)] = {"minutes": float(np.mean(hit)) / 60 if hit else None, "reached": len(hit), "n": len(rs)}
+        val = [r.get("final_val_accuracy") for r in rs]
         out[name] = {"mean": float(acc.mean()), "std": float(acc.std(ddof=1)) if len(acc) > 1 else None,
+                     "val_mean": float(np.mean(val)) if None not in val else None,
+                     "members": rs[0].get("members", 1),
                      "n": len(rs), "train_minutes": float(np.mean([r["train_seconds"] for r in rs])) / 60,
                      "median_epoch_minutes": float(np.mean([median_epoch_seconds(r["curve"]) * len(r["curve"])
                                                             for r in rs])) / 60 if all(r["curve"] for r in rs) else None,
@@ -203,8 +225,10 @@ def write_plot(runs, path):
         first = r["name"] not in colors
         color = colors.setdefault(r["name"], f"C{len(colors)}")
         minutes = [p["train_seconds"] / 60 for p in r["curve"]]
-        ax.plot(minutes, [p["test_accuracy"] for p in r["curve"]], color=color, alpha=0.8,
-                label=r["name"] if first else None)
+        for m in dict.fromkeys(p.get("member", 0) for p in r["curve"]):  # an ensemble: one line per member
+            points = [p for p in r["curve"] if p.get("member", 0) == m]
+            ax.plot([p["train_seconds"] / 60 for p in points], [p["test_accuracy"] for p in points], color=color,
+                    alpha=0.8, label=r["name"] if first and m == 0 else None)
         ax.scatter([minutes[-1]] if minutes else [], [r["final_test_accuracy"]], color=color, marker="*", s=80)
     if runs:  # the budget: the first recipe's (the default's) mean training time in this run
         first = [r["train_seconds"] / 60 for r in runs if r["name"] == runs[0]["name"]]
@@ -235,10 +259,12 @@ def write_report(data, out):
              "every setting), tested on the 10,000 test images after every epoch through the model the recipe "
              "exports (TTA; EMA weights when on). Training time is the wall time of the epochs, validation "
              "included, the per-epoch test evaluation excluded. The final accuracy is the exported model's "
-             "(best validation epoch, EMA BatchNorm recalibrated).", "",
-             "| recipe | seeds | final test accuracy | training time | budget vs first | median epoch x epochs | "
-             "vs first | epochs | " + " | ".join(f"time to {t}" for t in THRESHOLDS) + " | MFLOPs / train image |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(THRESHOLDS) + "---:|"]
+             "(best validation epoch, EMA BatchNorm recalibrated). An ensemble's members train one after the "
+             "other: its curve is each member's alone, its final point the averaged members.", "",
+             "| recipe | seeds | final test accuracy | validation (exported model) | training time | budget vs first | "
+             "median epoch x epochs | vs first | epochs | " + " | ".join(f"time to {t}" for t in THRESHOLDS)
+             + " | MFLOPs / train image |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(THRESHOLDS) + "---:|"]
     for name, v in s.items():
         spread = f" ± {v['std']:.4f}" if v["std"] is not None else ""
         reach = []
@@ -251,18 +277,23 @@ def write_report(data, out):
         robust_ratio = robust / first["median_epoch_minutes"] if robust and first.get("median_epoch_minutes") else None
         robust_cells = (f"{robust:.1f} min | {robust_ratio:.2f}x" if robust_ratio is not None else "? | ?")
         flops = f"{v['train_flops_per_example'] / 1e6:.0f}" if v["train_flops_per_example"] else "?"
-        lines.append(f"| {name} | {v['n']} | {v['mean']:.4f}{spread} | {v['train_minutes']:.1f} min | "
-                     f"{ratio:.2f}x | {robust_cells} | {v['epochs']} | " + " | ".join(reach) + f" | {flops} |")
+        val = f"{v['val_mean']:.4f}" if v.get("val_mean") is not None else "not recorded"
+        members = f" ({v['members']} models)" if v.get("members", 1) > 1 else ""
+        lines.append(f"| {name}{members} | {v['n']} | {v['mean']:.4f}{spread} | {val} | "
+                     f"{v['train_minutes']:.1f} min | {ratio:.2f}x | {robust_cells} | {v['epochs']} | "
+                     + " | ".join(reach) + f" | {flops} |")
     lines += ["", "Time to a threshold: mean over the seeds that reached it (how many in brackets). Median "
               "epoch x epochs: the training time without the minutes a shared machine steals now and then "
               "(single epochs here sometimes take 2x the median with nothing else running); both budgets "
               "are given, the wall time is the one the issue's targets use.", "",
-              "| run | final test accuracy | training time | load average before → after (1, 5, 15 min) | "
-              "CPU, precision trained in |",
-              "|---|---:|---:|---|---|"]
+              "| run | final test accuracy | its members alone | training time | "
+              "load average before → after (1, 5, 15 min) | CPU, precision trained in |",
+              "|---|---:|---|---:|---|---|"]
     for r in runs:
         lb, la = r["load_before"], r["load_after"]
-        lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
+        alone = r.get("member_test_accuracy") or []
+        alone = ", ".join(f"{a:.4f}" for a in alone) if len(alone) > 1 else ""
+        lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | {alone} | "
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
                      f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} | {_machine_cell(r)} |")
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",

@@ -12,14 +12,14 @@ def _load():
     return load_benchmark("time_to_accuracy")
 
 
-def _recipe(path, name, tta):
+def _recipe(path, name, tta, members=1):
     path.write_text(
         f"name: {name}\n"
         "data: {dataset: digits}\n"
         "model: {name: small_resnet, widths: [4, 8], blocks_per_stage: 1}\n"
         "schedule: {name: cosine, warmup_epochs: 0}\n"
         f"augmentation: {{flip: true, translate: 1, tta: {tta}}}\n"
-        "training: {epochs: 2, batch_size: 64}\n")
+        f"training: {{epochs: 2, batch_size: 64, ensemble_members: {members}}}\n")
     return str(path)
 
 
@@ -30,6 +30,21 @@ def test_time_to_reach_picks_the_first_epoch_at_or_above_the_threshold():
     assert tta.time_to_reach(curve, 0.92) == 20.0
     assert tta.time_to_reach(curve, 0.93) == 20.0
     assert tta.time_to_reach(curve, 0.94) is None
+
+
+def test_an_ensemble_reaches_a_threshold_at_its_averaged_end_not_only_on_its_members_curve():
+    bench = _load()
+    curve = [{"epoch": 1, "member": 0, "train_seconds": 10.0, "test_accuracy": 0.93},
+             {"epoch": 1, "member": 1, "train_seconds": 20.0, "test_accuracy": 0.935}]
+    base = {"seed": 0, "train_seconds": 20.0, "epochs": 2, "curve": curve, "parameters": 1,
+            "train_flops_per_example": 1, "final_test_accuracy": 0.945}
+    reach = bench.summarize([dict(base, name="pair", members=2)])["pair"]["reach"]
+    assert reach["0.93"]["minutes"] == pytest.approx(10.0 / 60)  # a member's curve counts
+    assert reach["0.94"]["minutes"] == pytest.approx(20.0 / 60)  # the average, at the end of training
+    assert reach["0.95"]["reached"] == 0
+    # A single model's final point is one of its epochs (the best validation one): the curve alone decides.
+    single = bench.summarize([dict(base, name="one")])["one"]["reach"]
+    assert single["0.94"]["reached"] == 0
 
 
 def test_median_epoch_budget_ignores_a_stolen_epoch():
@@ -48,27 +63,39 @@ def test_median_epoch_budget_ignores_a_stolen_epoch():
 def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     bench = _load()
     recipes = [_recipe(tmp_path / "a.yaml", "tiny_default", "none"),
-               _recipe(tmp_path / "b.yaml", "tiny_fast", "flip_translate")]
+               _recipe(tmp_path / "b.yaml", "tiny_fast", "flip_translate"),
+               _recipe(tmp_path / "c.yaml", "tiny_pair", "flip", members=2)]
     out = tmp_path / "tta.md"
     argv = ["--recipes", *recipes, "--seeds", "0", "--limit-examples", "256", "--out", str(out),
             "--work-dir", str(tmp_path / "runs")]
     bench.main(argv)
     data = json.loads((tmp_path / "tta.json").read_text())
-    assert [(r["name"], r["seed"]) for r in data["runs"]] == [("tiny_default", 0), ("tiny_fast", 0)]
+    assert [(r["name"], r["seed"]) for r in data["runs"]] == [("tiny_default", 0), ("tiny_fast", 0),
+                                                               ("tiny_pair", 0)]
+    *singles, pair = data["runs"]
+    for run in singles:
+        assert [p["epoch"] for p in run["curve"]] == [1, 2] and [p["member"] for p in run["curve"]] == [0, 0]
+    # An ensemble's members train one after the other: one curve, the member's index on each point, the time
+    # running on across members, and each member's own test accuracy beside the averaged one.
+    assert [(p["member"], p["epoch"]) for p in pair["curve"]] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert pair["members"] == 2 and len(pair["member_test_accuracy"]) == 2
+    assert pair["train_seconds"] == pair["curve"][-1]["train_seconds"]
     for run in data["runs"]:
-        assert [p["epoch"] for p in run["curve"]] == [1, 2]
-        assert run["curve"][0]["train_seconds"] < run["curve"][1]["train_seconds"]
+        times = [p["train_seconds"] for p in run["curve"]]
+        assert times == sorted(times) and len(set(times)) == len(times)
+        assert 0.0 <= run["final_val_accuracy"] <= 1.0  # the exported model on validation: what chooses
         assert all(0.0 <= p["test_accuracy"] <= 1.0 for p in run["curve"])
         assert run["train_flops_per_example"] > 0 and len(run["load_before"]) == 3
         assert run["machine"]["precision"] in ("float32", "mixed_bfloat16") and run["machine"]["cpu"]
     table = out.read_text()
     assert f"| {data['runs'][0]['machine']['cpu']} (" in table  # the CPU each run trained on
     assert "| tiny_default | 1 |" in table and "| tiny_fast | 1 |" in table and "1.00x" in table
+    assert "| tiny_pair (2 models) | 1 |" in table
     assert (tmp_path / "tta.png").stat().st_size > 0
     capsys.readouterr()
     bench.main(argv)  # a rerun with the same settings trains nothing
     assert "time_to_accuracy: tiny" not in capsys.readouterr().out
-    assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 2
+    assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 3
 
 
 def _fake_run(name, seed, overrides, accuracy):
