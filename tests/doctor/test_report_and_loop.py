@@ -53,7 +53,7 @@ def test_cli_commands_parse():
     assert parser.parse_args(["lr-find", "r.yaml", "--out", "x"]).out == "x"
 
 
-@pytest.mark.slow
+@pytest.mark.long  # over a minute: `make test-long`
 def test_run_doctor_end_to_end_tiny(tiny_recipe, tmp_path, capsys):
     from deeprob_keras.doctor import run_doctor
 

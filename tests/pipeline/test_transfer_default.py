@@ -65,6 +65,7 @@ def test_trainer_runs_both_transfer_phases_on_its_tfrecords_with_two_replicas():
     assert result["names"] == ["sandal", "shirt", "sneaker", "bag", "ankle boot"]
 
 
+@pytest.mark.long  # over a minute: `make test-long`
 def test_transfer_default_end_to_end_on_a_tiny_budget(tmp_path, capfd):
     from deeprob_pipeline.backbone import ensure_backbone
     from deeprob_pipeline.config import load_pipeline_config

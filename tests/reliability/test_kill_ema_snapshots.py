@@ -74,7 +74,7 @@ def killed_and_clean(tmp_path_factory):
     return killed, clean, done, resumed.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.long  # the shared fixture trains 3 runs (~4 min on 2 cores): `make test-long`
 def test_sigkill_mid_epoch_then_same_command_resumes(killed_and_clean):
     killed, clean, done, stdout = killed_and_clean
     # BackupAndRestore runs before CSVLogger at each epoch end, so every epoch in the CSV is also
@@ -91,7 +91,7 @@ def test_sigkill_mid_epoch_then_same_command_resumes(killed_and_clean):
     assert abs(m_killed["test_accuracy"] - m_clean["test_accuracy"]) < 0.05
 
 
-@pytest.mark.slow
+@pytest.mark.long  # the shared fixture trains 3 runs (~4 min on 2 cores): `make test-long`
 def test_sigkill_mid_run_with_ema_and_snapshots_loses_no_snapshot(killed_and_clean):
     killed, clean, done, _ = killed_and_clean
     # The snapshots written before the kill are reloaded from disk and equal the unkilled run's.
@@ -103,7 +103,7 @@ def test_sigkill_mid_run_with_ema_and_snapshots_loses_no_snapshot(killed_and_cle
     assert m_killed["snapshots"] == m_clean["snapshots"] == EPOCHS  # one per cycle, none lost or doubled
 
 
-@pytest.mark.slow
+@pytest.mark.long  # the shared fixture trains 3 runs (~4 min on 2 cores): `make test-long`
 def test_weights_after_the_resume_equal_the_unkilled_run(killed_and_clean):
     killed, clean, done, _ = killed_and_clean
     for i in range(done, EPOCHS):

@@ -1,5 +1,7 @@
 """`deeprob transfer advise | probes` in-process."""
 
+import pytest
+
 from deeprob_keras.cli import main
 
 
@@ -17,6 +19,7 @@ def test_advise_from_probe_results(tmp_path, capsys):
     assert "similarity measured" in out and "probe_stages" in out
 
 
+@pytest.mark.long  # over a minute: `make test-long`
 def test_probes_writes_json(pretrained_path, tmp_path, capsys):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"""
