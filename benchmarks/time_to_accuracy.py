@@ -44,7 +44,8 @@ DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yam
 
 
 def _test_curve_callback(recipe, log_path):
-    """A Keras callback that appends `{epoch, train_seconds, test_accuracy}` to `log_path` each epoch."""
+    """A Keras callback that appends `{epoch, member, train_seconds, test_accuracy}` to `log_path` each epoch;
+    its `data` (the recipe's datasets, batch 512) serves the final evaluations too."""
     import keras
 
     from deeprob_keras.training.run import _final_model, load_recipe_datasets
@@ -79,7 +80,9 @@ def _test_curve_callback(recipe, log_path):
             with open(log_path, "a") as f:
                 f.write(json.dumps(self.last) + "\n")
 
-    return TestCurve()
+    callback = TestCurve()
+    callback.data = data
+    return callback
 
 
 def _read_curve(path):
@@ -110,15 +113,13 @@ def run_one(recipe_path, seed, work_dir, overrides):
         os.remove(log_path)  # a finished run missing from the JSON is trained again from scratch
     machine = _machine(recipe)
     load_before = os.getloadavg()
-    result = train_recipe(recipe, out_dir, verbose=2, export=False,
-                          extra_callbacks=[_test_curve_callback(recipe, log_path)])
+    test_curve = _test_curve_callback(recipe, log_path)
+    result = train_recipe(recipe, out_dir, verbose=2, export=False, extra_callbacks=[test_curve])
     curve = _read_curve(log_path)
     member = result.model
     while hasattr(member, "base_model"):
         member = member.base_model
-    from deeprob_keras.training.run import load_recipe_datasets
-
-    data = load_recipe_datasets(recipe, 512)
+    data = test_curve.data
     without_tta = None
     if member is not result.model:  # the same trained weights without test-time augmentation: free to measure
         probs = member.predict(data.test, verbose=0)
