@@ -49,3 +49,30 @@ def test_report_shows_ratio_verdict_and_every_component_row():
     assert "test accuracy 0.9500" in text
     fast = bench.compare(steps[0], REPORT, _step("deeprob train", 150.0))
     assert "(within the 1.3x goal)" in "\n".join(bench.report_lines(steps, REPORT, fast))
+
+
+def test_examples_per_class_config_trains_both_runs_on_that_many_and_evaluates_on_the_whole_test_split(tmp_path):
+    from deeprob_pipeline.config import load_pipeline_config, resolve_recipe
+
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(bench.config_text(tuner=False, examples_per_class=6000))
+    config = load_pipeline_config(str(path))
+    assert config.enable_tuner is False
+    assert config.max_train_examples is None and config.max_eval_examples is None
+    # The plain run trains the recipe resolved from this config: the same examples per class.
+    assert resolve_recipe(config).data.examples_per_class == 6000
+    default = tmp_path / "default.yaml"
+    default.write_text(bench.config_text(tuner=True))
+    assert resolve_recipe(load_pipeline_config(str(default))).data.examples_per_class == 2000
+
+
+def test_the_report_names_the_command_that_made_it():
+    steps = [_step("deeprob pipeline run", 210.0), _step("deeprob train", 85.0)]
+    command = bench.command_line(examples_per_class=6000, out="benchmarks/results/p6000.md")
+    assert command == ".venv/bin/python benchmarks/pipeline_wall_time.py --examples-per-class 6000 " \
+                      "--out benchmarks/results/p6000.md"
+    text = "\n".join(bench.report_lines(steps, REPORT, bench.compare(steps[0], REPORT, steps[1]),
+                                        examples_per_class=6000, command=command))
+    assert f"Command: `{command}`" in text and "6,000 training examples per class" in text
+    assert "Command: `.venv/bin/python benchmarks/pipeline_wall_time.py --tuner`" in "\n".join(
+        bench.report_lines(steps, REPORT, bench.compare(steps[0], REPORT, steps[1]), tuner=True))
