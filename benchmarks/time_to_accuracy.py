@@ -309,6 +309,24 @@ def write_report(data, out):
     return out
 
 
+def recorded_command(argv):
+    """The command the report names: this invocation's, without `--only` and its NAME:SEED values.
+
+    The report covers every finished run in the JSON file, so the command that reproduces it is the whole
+    study; a part run with `--only` would name just that part.
+    """
+    kept, skipping = [], False
+    for arg in argv:
+        if arg == "--only" or arg.startswith("--only="):
+            skipping = arg == "--only"
+            continue
+        if skipping and not arg.startswith("--"):
+            continue
+        skipping = False
+        kept.append(arg)
+    return " ".join([".venv/bin/python benchmarks/time_to_accuracy.py", *kept])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", default=[os.path.join(ROOT, p) for p in DEFAULT_RECIPES])
@@ -330,8 +348,7 @@ def main(argv=None):
     if os.path.exists(json_path):
         with open(json_path) as f:
             data = json.load(f)
-    data["command"] = ".venv/bin/python benchmarks/time_to_accuracy.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    data["command"] = recorded_command(argv if argv is not None else sys.argv[1:])
     from deeprob_keras.recipe import load_recipe
 
     names = {path: load_recipe(path).name for path in args.recipes}

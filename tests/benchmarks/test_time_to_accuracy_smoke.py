@@ -59,6 +59,15 @@ def test_median_epoch_budget_ignores_a_stolen_epoch():
     assert summary["train_minutes"] == pytest.approx(350.0 / 60)
 
 
+def test_the_recorded_command_is_the_whole_study_not_the_part_run_with_only():
+    bench = _load()
+    prefix = ".venv/bin/python benchmarks/time_to_accuracy.py "
+    assert bench.recorded_command(["--recipes", "a.yaml", "b.yaml", "--only", "a:1", "b:2", "--seeds", "0", "1"]) \
+        == prefix + "--recipes a.yaml b.yaml --seeds 0 1"
+    assert bench.recorded_command(["--only=a:1", "--out", "x.md"]) == prefix + "--out x.md"
+    assert bench.recorded_command(["--seeds", "0", "--only", "a:0"]) == prefix + "--seeds 0"
+
+
 @pytest.mark.slow
 def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     bench = _load()
