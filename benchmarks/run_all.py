@@ -59,7 +59,8 @@ def commands(budget):
             "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
             # resumes from benchmarks/results/ablation_low_data.json; stops before 110 min (rerun to go on)
             "ablation_low_data": (["--seeds", "3"], [f"{rel}/ablation_low_data.md"]),
-            "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md"]),
+            # (+ the same at all 6,000 examples per class: its own command is inside the file)
+            "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md", f"{rel}/pipeline_wall_time_6000.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
             # (+ the later candidates' side-by-side runs: their own commands are inside the files)
@@ -123,7 +124,7 @@ PRODUCED_BY = {
     "transfer": "see the Command line inside the file",
     "ablation": "see the Command line inside the file",
     "ablation_low_data": "see the Latest command line inside the file",
-    "pipeline_wall_time": ".venv/bin/python benchmarks/pipeline_wall_time.py",
+    "pipeline_wall_time": "see the Command line inside the file",
     "default_recipe": "see the Command line inside the file",
     "time_to_accuracy": "see the Command line inside the file",
     "leave_one_out": "see the Command line inside the file",

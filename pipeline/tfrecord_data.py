@@ -13,6 +13,10 @@ from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
 from deeprob_keras.training.plan import label_form
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
+# A split whose decoded images take at most this many bytes is decoded once and kept in memory (tf.data
+# cache) instead of being read, decompressed and PNG-decoded again every epoch (all of Fashion-MNIST: 47 MB).
+CACHE_DECODED_BYTES = 1 << 30
+DECODE_BATCH = 1024
 
 
 class BadExamplesError(ValueError):
@@ -144,6 +148,13 @@ def inspect_records(train_files, eval_files, num_classes):
     return _INSPECTED[key]
 
 
+def cache_decoded(count, image_shape, limit=None):
+    """Whether a split of `count` images of `image_shape` (uint8) is small enough to decode once and keep
+    in memory (`CACHE_DECODED_BYTES`); larger splits are streamed and decoded every epoch."""
+    limit = CACHE_DECODED_BYTES if limit is None else limit
+    return int(count) * int(np.prod(image_shape)) <= limit
+
+
 def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch_size,
                       image_fn=None, batch_fn=None):
     """`Datasets` whose train split streams `train_files` and validation/test stream `eval_files`.
@@ -171,22 +182,34 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
     counts["test"] = counts["validation"]
 
+    def decode(serialized):
+        return decode_examples(serialized, channels=raw_c, height=raw_h, width=raw_w)
+
     def make(files, training):
+        count = counts["train"] if training else counts["validation"]
         # Known cardinality: Keras then knows the steps of an epoch instead of running into the end of
         # the data once per dataset (its "Your input ran out of data" warning, TensorFlow's "Local
         # rendezvous is aborting ... End of sequence" logs). `check_records` counted the records.
-        ds = _records(files).apply(tf.data.experimental.assert_cardinality(
-            counts["train"] if training else counts["validation"]))
+        if cache_decoded(count, train_arrays[0].shape[1:]):
+            # Decoded once, in the first epoch; later epochs read uint8 images from memory, as plain
+            # training does from its arrays (the Trainer took 1.48x plain training without this,
+            # benchmarks/results/pipeline_wall_time_6000.md). Same examples, same shuffle order.
+            ds = (_records(files).batch(DECODE_BATCH).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+                  .unbatch().cache().apply(tf.data.experimental.assert_cardinality(count)))
+            decode_batch = None
+        else:
+            ds = _records(files).apply(tf.data.experimental.assert_cardinality(count))
+            decode_batch = decode
         if training:
             ds = ds.shuffle(min(recipe.data.shuffle_buffer, counts["train"]), seed=recipe.seed,
                             reshuffle_each_iteration=True)
         ds = ds.batch(global_batch_size)
 
-        def decode(serialized):
-            images, labels = decode_examples(serialized, channels=raw_c, height=raw_h, width=raw_w)
+        def prepare(batch, labels=None):
+            images, labels = decode_batch(batch) if decode_batch is not None else (batch, labels)
             return preprocess_images(images, size, channels), labels
 
-        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
 
     sample = preprocess_images(train_arrays[0][:1], size, channels)

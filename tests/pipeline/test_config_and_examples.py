@@ -187,6 +187,34 @@ def test_tfrecord_datasets_match_counts_and_preprocessing(digits_dir):
     assert data.train_arrays[0].shape == (120,) + info.image_shape
 
 
+def test_a_split_small_enough_is_decoded_once_and_gives_the_streamed_batches(digits_dir, monkeypatch):
+    """The in-memory path (decode once, cache) and the streamed one (decode every epoch) yield the same
+    images, labels and shuffle order, epoch after epoch; the size rule picks between them."""
+    from deeprob_keras.recipe import Recipe
+    from deeprob_pipeline import tfrecord_data
+
+    out, info = digits_dir
+
+    def epochs(limit):
+        monkeypatch.setattr(tfrecord_data, "CACHE_DECODED_BYTES", limit)
+        data = tfrecord_datasets(Recipe(), [str(out / "train" / "*")], [str(out / "eval" / "*")],
+                                 info.class_names, global_batch_size=32)
+        train = [[(x.numpy(), y.numpy()) for x, y in data.train] for _ in range(2)]
+        return train, [(x.numpy(), y.numpy()) for x, y in data.validation]
+
+    cached, streamed = epochs(1 << 30), epochs(0)
+    (cached_train, cached_val), (streamed_train, streamed_val) = cached, streamed
+    for a, b in zip(cached_train + [cached_val], streamed_train + [streamed_val]):
+        assert len(a) == len(b) and sum(len(y) for _, y in a) in (120, 40)
+        for (xa, ya), (xb, yb) in zip(a, b):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    # Each epoch is reshuffled (the two epochs differ) on both paths.
+    assert not np.array_equal(cached[0][0][0][1], cached[0][1][0][1])
+    assert tfrecord_data.cache_decoded(1000, (28, 28, 1), limit=784_000)
+    assert not tfrecord_data.cache_decoded(1001, (28, 28, 1), limit=784_000)
+
+
 def test_plant_anomaly():
     images = np.zeros((100, 28, 28, 1), np.uint8)
     labels = np.arange(100) % 10
