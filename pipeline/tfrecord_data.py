@@ -157,7 +157,10 @@ def cache_decoded(count, image_shape, limit=None):
 
 def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch_size,
                       image_fn=None, batch_fn=None):
-    """`Datasets` whose train split streams `train_files` and validation/test stream `eval_files`.
+    """`Datasets` whose train split reads `train_files` and validation/test read `eval_files`.
+
+    A split whose decoded images fit in `CACHE_DECODED_BYTES` is decoded once per dataset and then read
+    from memory; a larger one is streamed and decoded every epoch. Both give the same batches.
 
     Args:
         recipe: the `Recipe` (its data.image_size, data.channels, seed,
