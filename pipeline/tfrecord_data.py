@@ -3,12 +3,19 @@
 The same preprocessing as the library's `load_datasets` and the serving
 signature: `decode_examples` -> `preprocess_images` -> (augmentation) ->
 (one-hot) -> (Mixup/CutMix).
+
+The same splits too: validation is the recipe's `data.validation_fraction` of
+the train split (held out by `split_validation`'s seeded draw), and the eval
+split (written from the dataset's test split, the Evaluator's data) is only the
+test set. Nothing the Trainer or the Tuner chooses (the Tuner's best trial,
+early stopping, a best checkpoint) sees the images the Evaluator blesses on.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
+from deeprob_keras.data.pipelines import split_validation
 from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
 from deeprob_keras.training.plan import label_form
 
@@ -148,6 +155,17 @@ def inspect_records(train_files, eval_files, num_classes):
     return _INSPECTED[key]
 
 
+def held_out(count, fraction, seed):
+    """Boolean mask over a train split's `count` records: True for the `fraction` held out for validation,
+    drawn as `deeprob_keras.data.pipelines.split_validation` draws it (a seeded permutation,
+    max(1, round(count * fraction)) records; none when `fraction` is 0)."""
+    index = np.arange(int(count))
+    _, (validation, _) = split_validation(index, index, fraction, seed)
+    mask = np.zeros(int(count), bool)
+    mask[validation] = True
+    return mask
+
+
 def cache_decoded(count, image_shape, limit=None):
     """Whether a split of `count` images of `image_shape` (uint8) is small enough to decode once and keep
     in memory (`CACHE_DECODED_BYTES`); larger splits are streamed and decoded every epoch."""
@@ -157,13 +175,16 @@ def cache_decoded(count, image_shape, limit=None):
 
 def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch_size,
                       image_fn=None, batch_fn=None):
-    """`Datasets` whose train split reads `train_files` and validation/test read `eval_files`.
+    """`Datasets` whose train and validation splits read `train_files` and whose test split reads `eval_files`.
+
+    Validation is `recipe.data.validation_fraction` of the training records (`held_out`), as plain
+    training holds it out of the dataset's train split; none when the fraction is 0.
 
     A split whose decoded images fit in `CACHE_DECODED_BYTES` is decoded once per dataset and then read
     from memory; a larger one is streamed and decoded every epoch. Both give the same batches.
 
     Args:
-        recipe: the `Recipe` (its data.image_size, data.channels, seed,
+        recipe: the `Recipe` (its data.image_size, data.channels, data.validation_fraction, seed,
             data.shuffle_buffer and regularization.label_smoothing are used).
         train_files, eval_files: glob patterns or paths of GZIP TFRecords.
         class_names: names of the classes, in label order.
@@ -171,25 +192,37 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
         image_fn, batch_fn: as in `deeprob_keras.data.load_datasets`.
 
     Raises:
-        BadExamplesError: see `check_records` (every record is read once first).
+        BadExamplesError: see `check_records` (every record is read once first); also when holding
+            out the validation records leaves none to train on.
 
     Example:
         >>> data = tfrecord_datasets(recipe, fn_args.train_files, fn_args.eval_files, names, 128)
     """
     train_files, eval_files = expand_patterns(train_files), expand_patterns(eval_files)
     num_classes = len(class_names)
-    counts, train_arrays = inspect_records(train_files, eval_files, num_classes)
-    counts = dict(counts)
+    checked, train_arrays = inspect_records(train_files, eval_files, num_classes)
+    validation_mask = held_out(checked["train"], recipe.data.validation_fraction, recipe.seed)
+    n_validation = int(validation_mask.sum())
+    counts = {"train": checked["train"] - n_validation, "validation": n_validation, "test": checked["validation"]}
+    if counts["train"] == 0:
+        raise BadExamplesError(f"the train split has {checked['train']} record(s): none left for training after "
+                               f"holding out data.validation_fraction={recipe.data.validation_fraction}")
     raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
     size, channels = recipe.data.image_size, recipe.data.channels
     one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
-    counts["test"] = counts["validation"]
 
     def decode(serialized):
         return decode_examples(serialized, channels=raw_c, height=raw_h, width=raw_w)
 
-    def make(files, training):
-        count = counts["train"] if training else counts["validation"]
+    def records(files, keep):
+        if keep is None:
+            return _records(files)
+        keep = tf.constant(keep)
+        return _records(files).enumerate().filter(lambda i, _: tf.gather(keep, i)).map(lambda _, record: record)
+
+    def make(files, split):
+        training, count = split == "train", counts[split]
+        keep = None if split == "test" or not n_validation else validation_mask == (split == "validation")
         # Known cardinality: Keras then knows the steps of an epoch instead of running into the end of
         # the data once per dataset (its "Your input ran out of data" warning, TensorFlow's "Local
         # rendezvous is aborting ... End of sequence" logs). `check_records` counted the records.
@@ -197,11 +230,11 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
             # Decoded once, in the first epoch; later epochs read uint8 images from memory, as plain
             # training does from its arrays (the Trainer took 1.48x plain training without this,
             # benchmarks/results/pipeline_wall_time_6000.md). Same examples, same shuffle order.
-            ds = (_records(files).batch(DECODE_BATCH).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+            ds = (records(files, keep).batch(DECODE_BATCH).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
                   .unbatch().cache().apply(tf.data.experimental.assert_cardinality(count)))
             decode_batch = None
         else:
-            ds = _records(files).apply(tf.data.experimental.assert_cardinality(count))
+            ds = records(files, keep).apply(tf.data.experimental.assert_cardinality(count))
             decode_batch = decode
         if training:
             ds = ds.shuffle(min(recipe.data.shuffle_buffer, counts["train"]), seed=recipe.seed,
@@ -216,7 +249,8 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
         return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
 
     sample = preprocess_images(train_arrays[0][:1], size, channels)
-    validation = make(eval_files, False)
-    return Datasets(train=make(train_files, True), validation=validation, test=validation,
+    return Datasets(train=make(train_files, "train"),
+                    validation=make(train_files, "validation") if n_validation else None,
+                    test=make(eval_files, "test"),
                     class_names=list(class_names), image_shape=tuple(sample.shape[1:]),
                     num_examples=counts, train_arrays=train_arrays)

@@ -145,6 +145,13 @@ def test_the_trainer_data_path_refuses_before_building_anything(tmp_path):
         tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
 
 
+def test_a_train_split_too_small_to_hold_out_validation_is_refused(tmp_path):
+    train, evaluation = _write(tmp_path / "train.gz", _good(1)), _write(tmp_path / "eval.gz", _good(4))
+    with pytest.raises(BadExamplesError, match=r"train split has 1 record\(s\): none left for training after "
+                                               r"holding out data.validation_fraction=0.1"):
+        tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
+
+
 def test_records_are_checked_once_per_process_until_a_file_changes(tmp_path, monkeypatch):
     from deeprob_pipeline import tfrecord_data
 
@@ -156,9 +163,9 @@ def test_records_are_checked_once_per_process_until_a_file_changes(tmp_path, mon
     evaluation = _write(tmp_path / "eval.gz", _good(4))
     for _ in range(3):  # a probe, the augmented datasets, a second phase
         data = tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
-        assert data.num_examples == {"train": 12, "validation": 4, "test": 4}
+        assert data.num_examples == {"train": 11, "validation": 1, "test": 4}  # validation: 10% of train
         # known number of batches: Keras never runs into the end of the data to find it
-        assert (int(data.train.cardinality()), int(data.validation.cardinality())) == (3, 1)
+        assert [int(ds.cardinality()) for ds in (data.train, data.validation, data.test)] == [3, 1, 1]
     assert checked == [[train], [evaluation]]
     records = _good(4)
     records[2] = encode_example(_image(size=6), 1)

@@ -180,11 +180,55 @@ def test_tfrecord_datasets_match_counts_and_preprocessing(digits_dir):
     out, info = digits_dir
     data = tfrecord_datasets(Recipe(), [str(out / "train" / "*")], [str(out / "eval" / "*")],
                              info.class_names, global_batch_size=32)
-    assert data.num_examples == {"train": 120, "validation": 40, "test": 40}
+    # validation: 10% (the recipe's data.validation_fraction) of the train records; test: the eval split
+    assert data.num_examples == {"train": 108, "validation": 12, "test": 40}
     x, y = next(iter(data.validation))
     assert x.dtype == tf.float32 and float(tf.reduce_max(x)) <= 1.0 and x.shape[1:] == info.image_shape
-    assert sum(int(b[1].shape[0]) for b in data.train) == 120
+    assert [sum(int(b[1].shape[0]) for b in ds) for ds in (data.train, data.validation, data.test)] == [108, 12, 40]
     assert data.train_arrays[0].shape == (120,) + info.image_shape
+
+
+def _write_numbered(path, values, num_classes):
+    """A GZIP TFRecord of 8x8 images, image i filled with values[i] (so each one is recognisable)."""
+    from deeprob_keras.data import encode_example
+
+    with tf.io.TFRecordWriter(str(path), tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
+        for v in values:
+            writer.write(encode_example(np.full((8, 8, 1), v, np.uint8), int(v) % num_classes))
+    return str(path)
+
+
+def _values(dataset):
+    values = [int(round(float(x[0, 0, 0]) * 255)) for images, _ in dataset for x in images.numpy()]
+    assert len(values) == len(set(values))  # nothing read twice
+    return set(values)
+
+
+def test_validation_is_held_out_of_the_train_records_never_the_eval_split(tmp_path):
+    """As plain training: the Trainer's and the Tuner's validation (their choices: best trial, early
+    stopping) come from the train split, a seeded draw of data.validation_fraction of it, disjoint from
+    what they train on; the eval split (the Evaluator's data, from the dataset's test split) is the test
+    set only."""
+    from deeprob_keras.recipe import Recipe, with_overrides
+    from deeprob_pipeline.tfrecord_data import held_out
+
+    names = ["a", "b", "c"]
+    files = [_write_numbered(tmp_path / "train.gz", range(120), 3)], [_write_numbered(tmp_path / "eval.gz", range(200, 240), 3)]
+    data = tfrecord_datasets(with_overrides(Recipe(), {"data.validation_fraction": 0.25, "seed": 3}), *files,
+                             names, global_batch_size=32)
+    assert data.num_examples == {"train": 90, "validation": 30, "test": 40}
+    mask = held_out(120, 0.25, 3)
+    assert _values(data.validation) == set(np.flatnonzero(mask))
+    assert _values(data.train) == set(np.flatnonzero(~mask))
+    assert _values(data.test) == set(range(200, 240))
+    # a seeded draw: the same for the same seed, another for another seed
+    assert np.array_equal(held_out(120, 0.25, 3), mask) and not np.array_equal(held_out(120, 0.25, 4), mask)
+    assert held_out(120, 0.25, 3).sum() == 30 and held_out(9, 0.1, 0).sum() == 1 and held_out(9, 0.0, 0).sum() == 0
+
+    none = tfrecord_datasets(with_overrides(Recipe(), {"data.validation_fraction": 0.0}), *files,
+                             names, global_batch_size=32)
+    assert none.validation is None and none.num_examples == {"train": 120, "validation": 0, "test": 40}
+    assert _values(none.train) == set(range(120))
 
 
 def test_a_split_small_enough_is_decoded_once_and_gives_the_streamed_batches(digits_dir, monkeypatch):
@@ -205,7 +249,7 @@ def test_a_split_small_enough_is_decoded_once_and_gives_the_streamed_batches(dig
     cached, streamed = epochs(1 << 30), epochs(0)
     (cached_train, cached_val), (streamed_train, streamed_val) = cached, streamed
     for a, b in zip(cached_train + [cached_val], streamed_train + [streamed_val]):
-        assert len(a) == len(b) and sum(len(y) for _, y in a) in (120, 40)
+        assert len(a) == len(b) and sum(len(y) for _, y in a) in (108, 12)
         for (xa, ya), (xb, yb) in zip(a, b):
             np.testing.assert_array_equal(xa, xb)
             np.testing.assert_array_equal(ya, yb)
@@ -213,6 +257,26 @@ def test_a_split_small_enough_is_decoded_once_and_gives_the_streamed_batches(dig
     assert not np.array_equal(cached[0][0][0][1], cached[0][1][0][1])
     assert tfrecord_data.cache_decoded(1000, (28, 28, 1), limit=784_000)
     assert not tfrecord_data.cache_decoded(1001, (28, 28, 1), limit=784_000)
+
+
+def test_examples_encoded_together_are_the_records_encoded_one_by_one():
+    """`png_bytes` (tf.data, in parallel) gives each image's own `encode_png` bytes, in order, for images of one
+    shape and for mixed shapes (a planted wrong size); the records carry the image, label and shape."""
+    from deeprob_pipeline.examples import png_bytes, to_example
+
+    rng = np.random.default_rng(0)
+    same = [rng.integers(0, 256, (28, 28, 1), dtype=np.uint8) for _ in range(37)]
+    mixed = same[:3] + [np.zeros((36, 36, 1), np.uint8)] + same[3:6]
+    for images in (same, mixed):
+        assert png_bytes(images, batch=8) == [tf.io.encode_png(im).numpy() for im in images]
+    assert png_bytes([]) == []
+    record = tf.train.Example.FromString(to_example(same[5], 4, png_bytes(same)[5]))
+    assert record == tf.train.Example.FromString(to_example(same[5], 4))
+    f = record.features.feature
+    assert [f[k].int64_list.value[0] for k in ("label", "height", "width", "channels")] == [4, 28, 28, 1]
+    np.testing.assert_array_equal(tf.io.decode_png(f["image"].bytes_list.value[0]).numpy(), same[5])
+    with pytest.raises(ValueError, match="image must be uint8"):
+        to_example(same[0].astype(np.float32), 0)
 
 
 def test_plant_anomaly():

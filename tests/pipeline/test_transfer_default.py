@@ -58,8 +58,9 @@ def test_trainer_runs_both_transfer_phases_on_its_tfrecords_with_two_replicas():
     assert result["actions"] == ["trained", "reused"]
     assert result["backbone"] == f"{result['root']}/backbone/model.keras"
     assert result["replicas"] == 2
-    # The TFRecords' counts (200 train, 100 eval as validation and test), not the library's own split.
-    assert result["num_examples"] == {"train": 200, "validation": 100, "test": 100}
+    # The TFRecords' counts, not the library's own split: validation is 10% of the 200 train records,
+    # the 100 eval records are the test set only.
+    assert result["num_examples"] == {"train": 180, "validation": 20, "test": 100}
     assert result["phases"] == ["feature_extraction", "fine_tune"]
     assert {"serving_default", "serving_images"} <= set(result["signatures"])
     assert result["names"] == ["sandal", "shirt", "sneaker", "bag", "ankle boot"]
