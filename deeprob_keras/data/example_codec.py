@@ -14,16 +14,28 @@ FEATURE_SPEC = {
 }
 
 
-def encode_example(image, label):
-    """uint8 (H, W, C) image and int label -> serialized tf.Example bytes."""
+def checked_image(image):
+    """`image` as a numpy array, which must be uint8 (H, W, C); a ValueError says what it is otherwise."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3:
         raise ValueError(f"image must be uint8 with shape (H, W, C). Received: {image.dtype} {image.shape}")
-    png = tf.io.encode_png(image).numpy()
+    return image
+
+
+def encode_example(image, label):
+    """uint8 (H, W, C) image and int label -> serialized tf.Example bytes."""
+    return example_from_png(tf.io.encode_png(checked_image(image)).numpy(), label)
+
+
+def example_from_png(png, label, **int64_features):
+    """PNG bytes, an int label and extra int64 features (name=value) -> serialized tf.Example bytes:
+    `encode_example`'s record for an image already PNG-encoded (e.g. many at once by `tf.data`)."""
     feature = {
         IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[png])),
         LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
     }
+    for name, value in int64_features.items():
+        feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
