@@ -21,7 +21,14 @@ mid-way resumes from its last epoch (the run directory keeps its backup and
 its per-epoch curve). `--only NAME:SEED` trains just those runs, so that a
 long study can be split into invocations of under 2 hours.
 
+A finished run that a shared machine disturbed (epochs far slower than its
+others, nothing of ours running beside it) is trained again with `--rerun
+NAME:SEED --why "..."`: the first run moves from the study's runs to its
+`replaced` list (kept in the JSON, listed in the report with the reason) and
+its folder is renamed `<folder>.replaced-<n>`; the rerun starts from scratch.
+
     .venv/bin/python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--only fashion_mnist_fast:0]
+    .venv/bin/python benchmarks/time_to_accuracy.py ... --rerun fashion_mnist_fast:2 --why "epochs 1.2x the median"
 """
 
 import argparse
@@ -301,6 +308,7 @@ def write_report(data, out):
         lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | {plain} | {alone} | "
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
                      f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} | {_machine_cell(r)} |")
+    lines += replaced_lines(data.get("replaced", []))
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
               "", f"![accuracy against minutes]({os.path.splitext(os.path.basename(out))[0]}.png)", "",
               f"Command: `{data['command']}`", ""]
@@ -309,16 +317,60 @@ def write_report(data, out):
     return out
 
 
+def set_aside(data, keys, work_dir, overrides, why, now=None):
+    """Moves the finished runs named by `keys` ("NAME:SEED", made with `overrides`) from `data["runs"]` to
+    `data["replaced"]`, each with when and `why`, and renames its folder under `work_dir` to
+    `<folder>.replaced-<n>`, so that its rerun starts from scratch and nothing of the first run is lost.
+
+    Returns the keys set aside; a key with no finished run is not an error (it simply trains).
+    """
+    moved = []
+    for key in keys:
+        name, _, seed = key.rpartition(":")
+        found = [r for r in data["runs"] if r["name"] == name and str(r["seed"]) == seed
+                 and r.get("overrides", {}) == overrides]
+        for r in found:
+            data["runs"].remove(r)
+            folder = os.path.join(work_dir, run_folder(name, int(seed), overrides))
+            n = 1
+            while os.path.exists(f"{folder}.replaced-{n}"):
+                n += 1
+            if os.path.exists(folder):
+                os.rename(folder, f"{folder}.replaced-{n}")
+            data.setdefault("replaced", []).append(
+                dict(r, replaced_at=now or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), why=why,
+                     folder=os.path.basename(f"{folder}.replaced-{n}")))
+            moved.append(key)
+    return moved
+
+
+def replaced_lines(replaced):
+    """The report's table of runs replaced by a rerun (why, and the first run's numbers)."""
+    if not replaced:
+        return []
+    lines = ["", "Runs trained again because the first run was disturbed (the first run's numbers; kept in the "
+                 "JSON under `replaced`, not in the tables above):", "",
+             "| run | final test accuracy | training time | median epoch | load average before → after | "
+             "replaced | why |", "|---|---:|---:|---:|---|---|---|"]
+    for r in replaced:
+        lb, la = r["load_before"], r["load_after"]
+        median = median_epoch_seconds(r["curve"])
+        lines.append(f"| {r['name']} seed {r['seed']} | {r['final_test_accuracy']:.4f} | "
+                     f"{r['train_seconds'] / 60:.1f} min | {median:.0f} s | {lb[0]:.1f} → {la[0]:.1f} | "
+                     f"{r['replaced_at']} | {r['why']} |")
+    return lines
+
+
 def recorded_command(argv):
-    """The command the report names: this invocation's, without `--only` and its NAME:SEED values.
+    """The command the report names: this invocation's, without `--only`, `--rerun`, `--why` and their values.
 
     The report covers every finished run in the JSON file, so the command that reproduces it is the whole
     study; a part run with `--only` would name just that part.
     """
     kept, skipping = [], False
     for arg in argv:
-        if arg == "--only" or arg.startswith("--only="):
-            skipping = arg == "--only"
+        if arg in ("--only", "--rerun", "--why") or arg.startswith(("--only=", "--rerun=", "--why=")):
+            skipping = "=" not in arg
             continue
         if skipping and not arg.startswith("--"):
             continue
@@ -332,6 +384,10 @@ def main(argv=None):
     parser.add_argument("--recipes", nargs="+", default=[os.path.join(ROOT, p) for p in DEFAULT_RECIPES])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", default=None, help="NAME:SEED runs to train in this invocation")
+    parser.add_argument("--rerun", nargs="+", default=None, metavar="NAME:SEED",
+                        help="finished runs to train again (a disturbed first run is kept under 'replaced'); "
+                             "needs --why")
+    parser.add_argument("--why", default=None, help="why the --rerun runs are trained again (shown in the report)")
     parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_time_to_accuracy"))
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "time_to_accuracy.md"))
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
@@ -340,6 +396,11 @@ def main(argv=None):
     for path in args.recipes:
         if not os.path.exists(path):
             parser.error(f"recipe not found: {path}")
+    if args.rerun and not (args.why or "").strip():
+        parser.error("--rerun needs --why \"...\": the report says why the first run was replaced")
+    for key in (args.only or []) + (args.rerun or []):
+        if ":" not in key or not key.rpartition(":")[2].isdigit():
+            parser.error(f"expected NAME:SEED, e.g. fashion_mnist:0. Received: {key!r}")
     overrides = {k: v for k, v in (("training.epochs", args.epochs),
                                    ("data.limit_examples", args.limit_examples)) if v is not None}
     json_path = os.path.splitext(args.out)[0] + ".json"
@@ -355,8 +416,15 @@ def main(argv=None):
     # Runs made with other overrides (e.g. a smoke run's --epochs) stay in the JSON file; the report and the
     # plot show only the runs made with this invocation's overrides, so nothing mixes and nothing is lost.
     def matching():
-        return dict(data, runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides])
+        return dict(data, runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides],
+                    replaced=[r for r in data.get("replaced", []) if r.get("overrides", {}) == overrides])
 
+    if args.rerun:
+        moved = set_aside(data, args.rerun, args.work_dir, overrides, args.why.strip())
+        with open(json_path, "w") as f:  # before training: a crash in the rerun loses nothing
+            json.dump(data, f, indent=1)
+        print(f"time_to_accuracy: set aside for a rerun: {moved or 'none finished'}", flush=True)
+        args.only = list(args.only or []) + list(args.rerun)  # a rerun trains just what it names
     done = {(r["name"], r["seed"]) for r in matching()["runs"]}
     for seed in args.seeds:
         for path in args.recipes:

@@ -66,6 +66,9 @@ def test_the_recorded_command_is_the_whole_study_not_the_part_run_with_only():
         == prefix + "--recipes a.yaml b.yaml --seeds 0 1"
     assert bench.recorded_command(["--only=a:1", "--out", "x.md"]) == prefix + "--out x.md"
     assert bench.recorded_command(["--seeds", "0", "--only", "a:0"]) == prefix + "--seeds 0"
+    assert bench.recorded_command(["--seeds", "0", "--rerun", "a:0", "--why", "slow hour", "--out", "x.md"]) \
+        == prefix + "--seeds 0 --out x.md"
+    assert bench.recorded_command(["--rerun=a:0", "--why=slow", "--seeds", "1"]) == prefix + "--seeds 1"
 
 
 @pytest.mark.slow
@@ -133,6 +136,47 @@ def test_a_run_with_other_overrides_is_kept_in_the_json_and_left_out_of_the_repo
     assert sorted(r["final_test_accuracy"] for r in runs) == [0.5, 0.75]  # the plain run is not lost
     table = out.read_text()
     assert "| tiny_default | 1 | 0.7500" in table and "0.5000" not in table
+
+
+def test_a_disturbed_run_is_trained_again_and_the_first_one_kept_with_why(tmp_path, monkeypatch, capsys):
+    bench = _load()
+    recipes = [_recipe(tmp_path / "a.yaml", "tiny_default", "none"), _recipe(tmp_path / "b.yaml", "tiny_fast", "none")]
+    out, runs = tmp_path / "tta.md", tmp_path / "runs"
+    first = [_fake_run("tiny_default", 0, {}, 0.5), _fake_run("tiny_fast", 0, {}, 0.6)]
+    (tmp_path / "tta.json").write_text(json.dumps({"runs": first}))
+    (runs / "tiny_fast_seed0").mkdir(parents=True)
+    (runs / "tiny_fast_seed0" / "metrics.json").write_text("{}")
+    trained = []
+
+    def fake_run_one(recipe_path, seed, work_dir, overrides):
+        name = os.path.basename(recipe_path) == "b.yaml" and "tiny_fast" or "tiny_default"
+        trained.append((name, seed))
+        assert not os.path.exists(os.path.join(work_dir, f"{name}_seed{seed}"))  # from scratch
+        return _fake_run(name, seed, overrides, 0.7)
+
+    monkeypatch.setattr(bench, "run_one", fake_run_one)
+    argv = ["--recipes", *recipes, "--seeds", "0", "1", "--out", str(out), "--work-dir", str(runs)]
+    bench.main(argv + ["--rerun", "tiny_fast:0", "--why", "epochs 1.2x the median"])
+    # only the named run trains (not the missing seed 1), its first run is kept with the reason
+    assert trained == [("tiny_fast", 0)]
+    data = json.loads((tmp_path / "tta.json").read_text())
+    assert sorted((r["name"], r["final_test_accuracy"]) for r in data["runs"]) == [("tiny_default", 0.5),
+                                                                                   ("tiny_fast", 0.7)]
+    [replaced] = data["replaced"]
+    assert (replaced["name"], replaced["final_test_accuracy"], replaced["why"]) == ("tiny_fast", 0.6,
+                                                                                     "epochs 1.2x the median")
+    assert (runs / "tiny_fast_seed0.replaced-1" / "metrics.json").exists()
+    assert "--rerun" not in data["command"] and "--why" not in data["command"]
+    table = out.read_text()
+    assert "| tiny_fast | 1 | 0.7000" in table
+    assert "| tiny_fast seed 0 | 0.6000 | 1.0 min | 60 s |" in table and "epochs 1.2x the median |" in table
+    # a rerun without a reason, or a malformed NAME:SEED, is refused before anything trains
+    for bad in (["--rerun", "tiny_fast:0"], ["--rerun", "tiny_fast:0", "--why", " "], ["--only", "tiny_fast"]):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(argv + bad)
+        assert exc.value.code == 2
+    assert trained == [("tiny_fast", 0)]
+    capsys.readouterr()
 
 
 def test_an_overridden_run_trains_in_its_own_folder(tmp_path, monkeypatch):
