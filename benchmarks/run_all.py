@@ -59,8 +59,9 @@ def commands(budget):
             "ablation": (["--epochs", "3", "--seeds", "3"], [f"{rel}/ablation.md"]),
             # resumes from benchmarks/results/ablation_low_data.json; stops before 110 min (rerun to go on)
             "ablation_low_data": (["--seeds", "3"], [f"{rel}/ablation_low_data.md"]),
-            # (+ the same at all 6,000 examples per class: its own command is inside the file)
-            "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md", f"{rel}/pipeline_wall_time_6000.md"]),
+            # (+ the same at all 6,000 examples per class, and with 3x the epochs: their commands are inside)
+            "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md", f"{rel}/pipeline_wall_time_6000.md",
+                                        f"{rel}/pipeline_wall_time_6000_x3.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
             # (+ the later candidates' side-by-side runs: their own commands are inside the files)

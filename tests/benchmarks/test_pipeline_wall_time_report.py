@@ -32,6 +32,24 @@ def test_ratio_leaves_out_the_backbone_pretraining():
     assert c["trainer_seconds"] == 100.0 and abs(c["trainer_ratio"] - 100 / 85) < 1e-12
 
 
+def test_break_even_is_where_the_fixed_part_shrinks_to_the_goal():
+    # pipeline = 1.1 T + 60 s: within 1.3x from T = 60 / 0.2 = 300 s, and exactly 1.3x there
+    assert abs(bench.break_even(60.0, 1.1) - 300.0) < 1e-9
+    assert abs((1.1 * 300.0 + 60.0) / 300.0 - 1.3) < 1e-12
+    assert bench.break_even(60.0, 1.3) is None and bench.break_even(60.0, 1.5) is None
+    assert bench.break_even(None, 1.1) is None and bench.break_even(60.0, None) is None
+    c = bench.compare(_step("deeprob pipeline run", 210.0), REPORT, _step("deeprob train", 85.0))
+    # 170 s without the backbone, of which the Trainer 100 s: 70 s fixed; the Trainer is 1.18x plain
+    assert c["fixed_seconds"] == 70.0
+    assert abs(c["break_even_plain_seconds"] - 70.0 / (1.3 - 100 / 85)) < 1e-9
+    text = "\n".join(bench.report_lines([_step("deeprob pipeline run", 210.0), _step("deeprob train", 85.0)],
+                                        REPORT, c))
+    assert f"within 1.3x for a plain training of {70.0 / (1.3 - 100 / 85):.0f} s" in text
+    slow = bench.compare(_step("p", 210.0), REPORT, _step("t", 70.0))  # the Trainer alone 1.43x
+    assert slow["break_even_plain_seconds"] is None
+    assert "never within 1.3x" in "\n".join(bench.report_lines([_step("p", 210.0), _step("t", 70.0)], REPORT, slow))
+
+
 def test_no_ratio_when_plain_training_failed_or_did_not_run():
     assert bench.compare(_step("p", 210.0), REPORT, _step("t", 5.0, returncode=2))["ratio"] is None
     assert bench.compare(_step("p", 210.0, returncode=1), None, None)["ratio"] is None
@@ -64,6 +82,25 @@ def test_examples_per_class_config_trains_both_runs_on_that_many_and_evaluates_o
     default = tmp_path / "default.yaml"
     default.write_text(bench.config_text(tuner=True))
     assert resolve_recipe(load_pipeline_config(str(default))).data.examples_per_class == 2000
+
+
+def test_epochs_scale_trains_both_runs_k_times_each_phase(tmp_path):
+    from deeprob_pipeline.config import load_pipeline_config, resolve_recipe
+
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(bench.config_text(tuner=False, examples_per_class=6000, epochs_scale=3))
+    recipe = resolve_recipe(load_pipeline_config(str(path)))
+    default = resolve_recipe(load_pipeline_config())
+    assert recipe.training.epochs == 3 * default.training.epochs
+    assert recipe.transfer.feature_extraction_epochs == 3 * default.transfer.feature_extraction_epochs
+    assert recipe.data.examples_per_class == 6000
+    assert bench.config_text(tuner=False, epochs_scale=1) == bench.config_text(tuner=False)
+    command = bench.command_line(examples_per_class=6000, epochs_scale=3)
+    assert command.endswith("--examples-per-class 6000 --epochs-scale 3")
+    steps = [_step("deeprob pipeline run", 210.0), _step("deeprob train", 85.0)]
+    text = "\n".join(bench.report_lines(steps, REPORT, bench.compare(steps[0], REPORT, steps[1]),
+                                        examples_per_class=6000, command=command, epochs_scale=3))
+    assert "the whole test split of the classes; 3x the recipe's epochs." in text
 
 
 def test_the_report_names_the_command_that_made_it():
