@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
-from deeprob_keras.data.pipelines import split_validation
 from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
+from deeprob_keras.data.pipelines import split_validation
 from deeprob_keras.training.plan import label_form
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
