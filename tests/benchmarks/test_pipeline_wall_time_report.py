@@ -44,10 +44,10 @@ def test_break_even_is_where_the_fixed_part_shrinks_to_the_goal():
     assert abs(c["break_even_plain_seconds"] - 70.0 / (1.3 - 100 / 85)) < 1e-9
     text = "\n".join(bench.report_lines([_step("deeprob pipeline run", 210.0), _step("deeprob train", 85.0)],
                                         REPORT, c))
-    assert f"within 1.3x for a plain training of {70.0 / (1.3 - 100 / 85):.0f} s" in text
+    assert f"predicted within 1.3x for a plain training of {70.0 / (1.3 - 100 / 85):.0f} s" in text
     slow = bench.compare(_step("p", 210.0), REPORT, _step("t", 70.0))  # the Trainer alone 1.43x
     assert slow["break_even_plain_seconds"] is None
-    assert "never within 1.3x" in "\n".join(bench.report_lines([_step("p", 210.0), _step("t", 70.0)], REPORT, slow))
+    assert "predicted never within 1.3x" in "\n".join(bench.report_lines([_step("p", 210.0), _step("t", 70.0)], REPORT, slow))
 
 
 def test_no_ratio_when_plain_training_failed_or_did_not_run():
@@ -113,3 +113,23 @@ def test_the_report_names_the_command_that_made_it():
     assert f"Command: `{command}`" in text and "6,000 training examples per class" in text
     assert "Command: `.venv/bin/python benchmarks/pipeline_wall_time.py --tuner`" in "\n".join(
         bench.report_lines(steps, REPORT, bench.compare(steps[0], REPORT, steps[1]), tuner=True))
+
+
+def test_report_only_rewrites_the_markdown_from_the_saved_json_without_running(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "p.md"
+    out.write_text("old wording")
+    steps = [_step("deeprob pipeline run --config x", 210.0), _step("deeprob serve-check s", 20.0),
+             _step("deeprob train r.yaml --out o", 85.0)]
+    (tmp_path / "p.json").write_text(json.dumps({
+        "steps": steps, "wall_time": REPORT["wall_time"], "served": None, "plain_metrics": {"test_accuracy": 0.95},
+        "tuner": False, "examples_per_class": 6000, "epochs_scale": None, "command": "the command"}))
+    # No run report kept in the work dir: the JSON's per-step times are enough (no states).
+    assert bench.main(["--report-only", "--out", str(out), "--work-dir", str(tmp_path / "gone")]) == 0
+    text = out.read_text()
+    assert "**Pipeline / plain training: 2.00x**" in text and "predicted within 1.3x" in text
+    assert "| Trainer |  | 100.0 |" in text and "| total | | 200.0 | 100% |" in text
+    assert "Command: `the command`" in text and not (tmp_path / "gone").exists()
+    assert bench.main(["--report-only", "--out", str(tmp_path / "none.md")]) == 2
+    assert "no " in capsys.readouterr().err
