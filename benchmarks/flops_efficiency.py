@@ -127,13 +127,20 @@ def steady_images_per_second(model, dataset, steps, batch, per_execution=1):
 
 
 def side_by_side_step_seconds(recipe_path, variants, steps=100, rounds=3):
-    """Seconds per training step of each variant of a recipe ({name: recipe overrides}), side by side.
+    """Seconds per training step of each variant of a recipe ({name: recipe overrides}), side by side:
+    `side_by_side_recipes` with every variant built from `recipe_path`."""
+    return side_by_side_recipes({name: (recipe_path, overrides) for name, overrides in variants.items()},
+                                steps, rounds)
 
-    Each variant's compiled model and augmenting input pipeline are built and warmed up first; then each
-    round times `steps` steps of every variant in turn (the steady state: a `fit` call's start-up is not
-    timed), so that a shared VM's drifting speed touches every variant alike; the median over rounds is
+
+def side_by_side_recipes(recipes, steps=100, rounds=3):
+    """Seconds per training step of each recipe ({name: (recipe path, overrides)}), side by side.
+
+    Each recipe's compiled model and augmenting input pipeline are built and warmed up first; then each
+    round times `steps` steps of every recipe in turn (the steady state: a `fit` call's start-up is not
+    timed), so that a shared VM's drifting speed touches every recipe alike; the median over rounds is
     kept. Returns {name: {"seconds_per_step", "rounds" (each round's seconds), "parameters",
-    "train_flops_per_example"}}.
+    "train_flops_per_example", "batch_size"}}.
     """
     import numpy as np
     import tensorflow as tf
@@ -143,22 +150,22 @@ def side_by_side_step_seconds(recipe_path, variants, steps=100, rounds=3):
     from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
 
     built = {}
-    for name, overrides in variants.items():
+    for name, (recipe_path, overrides) in recipes.items():
         recipe = with_overrides(load_recipe(recipe_path), overrides)
         batch = recipe.training.batch_size
         data = load_augmented_datasets(recipe, batch)
         model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
         source = data.train.repeat()
         model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
-        built[name] = (model, source)
-    seconds = {name: [] for name in variants}
+        built[name] = (model, source, batch)
+    seconds = {name: [] for name in recipes}
     for _ in range(rounds):
-        for name, (model, source) in built.items():
+        for name, (model, source, _) in built.items():
             seconds[name].append(1.0 / steady_images_per_second(model, source, steps, batch=1))
     return {name: {"seconds_per_step": float(np.median(seconds[name])), "rounds": seconds[name],
                    "parameters": int(model.count_params()),
-                   "train_flops_per_example": int(training_flops_per_example(model))}
-            for name, (model, _) in built.items()}
+                   "train_flops_per_example": int(training_flops_per_example(model)), "batch_size": batch}
+            for name, (model, _, batch) in built.items()}
 
 
 def measure_recipe(path, steps):

@@ -309,12 +309,68 @@ def write_report(data, out):
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} {lb[1]:.1f} {lb[2]:.1f} → "
                      f"{la[0]:.1f} {la[1]:.1f} {la[2]:.1f} | {_machine_cell(r)} |")
     lines += replaced_lines(data.get("replaced", []))
+    lines += step_cost_lines(data.get("step_costs", []))
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
               "", f"![accuracy against minutes]({os.path.splitext(os.path.basename(out))[0]}.png)", "",
               f"Command: `{data['command']}`", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
     return out
+
+
+def measure_step_costs(recipe_paths, steps, rounds, overrides=None):
+    """One side-by-side measurement of every recipe's training step, in this process
+    (`flops_efficiency.side_by_side_recipes`: each round times every recipe in turn, so a drifting VM
+    slows them alike). With each recipe's epochs (x ensemble members) it gives a budget ratio that no
+    hour's speed moves, beside the wall times of runs trained hours apart."""
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from flops_efficiency import side_by_side_recipes
+
+    overrides = dict(overrides or {})
+    recipes = {load_recipe(p).name: (p, overrides) for p in recipe_paths}
+    load_before = os.getloadavg()
+    costs = side_by_side_recipes(recipes, steps, rounds)
+    for name, (path, _) in recipes.items():
+        recipe = with_overrides(load_recipe(path), overrides)
+        costs[name]["epochs"] = recipe.training.epochs * recipe.training.ensemble_members
+    return {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "steps": steps, "rounds": rounds,
+            "load_before": list(load_before), "load_after": list(os.getloadavg()),
+            "machine": _machine(load_recipe(recipe_paths[0])), "recipes": costs, "overrides": overrides}
+
+
+def step_cost_budgets(measurement):
+    """name -> training cost relative to the measurement's first recipe: seconds per image (step / batch)
+    x epochs. Every recipe trains on the same images each epoch, so this is the ratio of training times
+    on a machine that holds still (validation and per-epoch work aside)."""
+    rows = measurement["recipes"]
+    cost = {n: r["seconds_per_step"] / r["batch_size"] * r["epochs"] for n, r in rows.items()}
+    first = cost[next(iter(rows))]
+    return {n: c / first for n, c in cost.items()}
+
+
+def step_cost_lines(measurements):
+    if not measurements:
+        return []
+    names = list(dict.fromkeys(n for m in measurements for n in m["recipes"]))
+    first = next(iter(measurements[0]["recipes"]))
+    budgets = [step_cost_budgets(m) for m in measurements]
+    lines = ["", "## The budget by side-by-side step cost", "",
+             f"Each recipe's training step timed in one process, every recipe in turn each round (the median "
+             f"kept), then x its epochs: the budget against {first} that a machine holding still would give. "
+             "It leaves out validation and the per-epoch work; the wall times above are from runs hours apart "
+             "on a VM whose speed drifts between hours.", "",
+             "| recipe | ms / step (batch) | epochs | budget vs first | each measurement |", "|---|---:|---:|---:|---|"]
+    for name in names:
+        seen = [(m["recipes"][name], b[name]) for m, b in zip(measurements, budgets) if name in m["recipes"]]
+        last = seen[-1][0]
+        median = float(np.median([b for _, b in seen]))
+        lines.append(f"| {name} | {1000 * last['seconds_per_step']:.1f} ({last['batch_size']}) | {last['epochs']} | "
+                     f"**{median:.2f}x** | " + ", ".join(f"{b:.2f}x" for _, b in seen) + " |")
+    lines += [""] + [f"Measurement {i + 1}: {m['when']}, {m['rounds']} rounds of {m['steps']} steps "
+                     f"(the command below with `--step-cost {m['steps']} {m['rounds']}`), load "
+                     f"{m['load_before'][0]:.1f} → {m['load_after'][0]:.1f}, {m['machine']['cpu']}."
+                     for i, m in enumerate(measurements)]
+    return lines
 
 
 def set_aside(data, keys, work_dir, overrides, why, now=None):
@@ -362,14 +418,15 @@ def replaced_lines(replaced):
 
 
 def recorded_command(argv):
-    """The command the report names: this invocation's, without `--only`, `--rerun`, `--why` and their values.
+    """The command the report names: this invocation's, without `--only`, `--rerun`, `--why`, `--step-cost` and
+    their values.
 
     The report covers every finished run in the JSON file, so the command that reproduces it is the whole
     study; a part run with `--only` would name just that part.
     """
     kept, skipping = [], False
     for arg in argv:
-        if arg in ("--only", "--rerun", "--why") or arg.startswith(("--only=", "--rerun=", "--why=")):
+        if arg in ("--only", "--rerun", "--why", "--step-cost") or arg.startswith(("--only=", "--rerun=", "--why=")):
             skipping = "=" not in arg
             continue
         if skipping and not arg.startswith("--"):
@@ -392,7 +449,13 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "time_to_accuracy.md"))
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
     parser.add_argument("--limit-examples", type=int, default=None, help="override data.limit_examples (smoke runs)")
+    parser.add_argument("--step-cost", type=int, nargs=2, default=None, metavar=("STEPS", "ROUNDS"),
+                        help="after any training, time every recipe's step side by side (STEPS steps each, "
+                             "ROUNDS rounds) and add the budget it gives to the report; trains nothing else "
+                             "unless --only names runs")
     args = parser.parse_args(argv)
+    if args.step_cost is not None and min(args.step_cost) < 1:
+        parser.error(f"--step-cost: expected two positive integers. Received: {args.step_cost}")
     for path in args.recipes:
         if not os.path.exists(path):
             parser.error(f"recipe not found: {path}")
@@ -417,7 +480,8 @@ def main(argv=None):
     # plot show only the runs made with this invocation's overrides, so nothing mixes and nothing is lost.
     def matching():
         return dict(data, runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides],
-                    replaced=[r for r in data.get("replaced", []) if r.get("overrides", {}) == overrides])
+                    replaced=[r for r in data.get("replaced", []) if r.get("overrides", {}) == overrides],
+                    step_costs=[m for m in data.get("step_costs", []) if m.get("overrides", {}) == overrides])
 
     if args.rerun:
         moved = set_aside(data, args.rerun, args.work_dir, overrides, args.why.strip())
@@ -429,7 +493,8 @@ def main(argv=None):
     for seed in args.seeds:
         for path in args.recipes:
             key = (names[path], seed)
-            if key in done or (args.only and f"{key[0]}:{seed}" not in args.only):
+            if key in done or (args.only and f"{key[0]}:{seed}" not in args.only) or (
+                    args.step_cost and not args.only):
                 continue
             print(f"time_to_accuracy: {key[0]} seed {seed}", flush=True)
             data["runs"].append(run_one(path, seed, args.work_dir, overrides))
@@ -440,6 +505,12 @@ def main(argv=None):
             shown = matching()
             write_report(shown, args.out)
             write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png")
+    if args.step_cost:
+        print(f"time_to_accuracy: timing the training steps side by side ({args.step_cost[0]} steps, "
+              f"{args.step_cost[1]} rounds)", flush=True)
+        data.setdefault("step_costs", []).append(measure_step_costs(args.recipes, *args.step_cost, overrides))
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=1)
     shown = matching()
     if shown["runs"]:
         write_report(shown, args.out)

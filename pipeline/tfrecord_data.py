@@ -14,14 +14,15 @@ early stopping, a best checkpoint) sees the images the Evaluator blesses on.
 import numpy as np
 import tensorflow as tf
 
-from deeprob_keras.data import Datasets, decode_examples, finish_batches, preprocess_images
+from deeprob_keras.data import Datasets, datasets_from_arrays, decode_examples, finish_batches, preprocess_images
 from deeprob_keras.data.example_codec import FEATURE_SPEC, IMAGE_KEY, LABEL_KEY
 from deeprob_keras.data.pipelines import split_validation
 from deeprob_keras.training.plan import label_form
 
 SAMPLE_EXAMPLES = 2000  # decoded into arrays for the raw image shape and PCA lighting statistics
-# A split whose decoded images take at most this many bytes is decoded once and kept in memory (tf.data
-# cache) instead of being read, decompressed and PNG-decoded again every epoch (all of Fashion-MNIST: 47 MB).
+# Train and eval splits whose decoded images take at most this many bytes together are decoded once into
+# arrays and trained on as plain training trains on its arrays (`datasets_from_arrays`), instead of being
+# read, decompressed and PNG-decoded again every epoch (all of Fashion-MNIST: 55 MB).
 CACHE_DECODED_BYTES = 1 << 30
 DECODE_BATCH = 1024
 
@@ -155,6 +156,33 @@ def inspect_records(train_files, eval_files, num_classes):
     return _INSPECTED[key]
 
 
+_DECODED = {}  # (files, sizes, mtimes, image shape) -> (uint8 images, int64 labels), for the process
+
+
+def decode_records(files, image_shape):
+    """Every record of `files` as (uint8 images of `image_shape`, int64 labels), in file order.
+
+    Kept for the process, like `inspect_records` (a Trainer builds its datasets several times);
+    the train and eval splits of one data set at a time. Run `check_records` first: it names a bad
+    file, this does not.
+    """
+    key = (_file_key(files), tuple(int(d) for d in image_shape))
+    if key not in _DECODED:
+        h, w, c = key[1]
+        batches = _records(files).batch(DECODE_BATCH).map(
+            lambda serialized: decode_examples(serialized, channels=c, height=h, width=w),
+            num_parallel_calls=tf.data.AUTOTUNE)
+        images, labels = [], []
+        for x, y in batches:
+            images.append(x.numpy())
+            labels.append(y.numpy())
+        if len(_DECODED) >= 2:
+            _DECODED.clear()
+        _DECODED[key] = (np.concatenate(images) if images else np.zeros((0, h, w, c), np.uint8),
+                         np.concatenate(labels) if labels else np.zeros((0,), np.int64))
+    return _DECODED[key]
+
+
 def held_out(count, fraction, seed):
     """Boolean mask over a train split's `count` records: True for the `fraction` held out for validation,
     drawn as `deeprob_keras.data.pipelines.split_validation` draws it (a seeded permutation,
@@ -167,8 +195,8 @@ def held_out(count, fraction, seed):
 
 
 def cache_decoded(count, image_shape, limit=None):
-    """Whether a split of `count` images of `image_shape` (uint8) is small enough to decode once and keep
-    in memory (`CACHE_DECODED_BYTES`); larger splits are streamed and decoded every epoch."""
+    """Whether `count` images of `image_shape` (uint8) are few enough to decode once and keep in memory
+    (`CACHE_DECODED_BYTES`); more are streamed and decoded every epoch."""
     limit = CACHE_DECODED_BYTES if limit is None else limit
     return int(count) * int(np.prod(image_shape)) <= limit
 
@@ -180,8 +208,9 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     Validation is `recipe.data.validation_fraction` of the training records (`held_out`), as plain
     training holds it out of the dataset's train split; none when the fraction is 0.
 
-    A split whose decoded images fit in `CACHE_DECODED_BYTES` is decoded once per dataset and then read
-    from memory; a larger one is streamed and decoded every epoch. Both give the same batches.
+    When the decoded images of both files fit in `CACHE_DECODED_BYTES`, the records are decoded once into
+    arrays and the datasets are `datasets_from_arrays`' (plain training's: the same epoch order, the same
+    augmentation draws); larger data is streamed, decoded every epoch and shuffled in a buffer.
 
     Args:
         recipe: the `Recipe` (its data.image_size, data.channels, data.validation_fraction, seed,
@@ -207,12 +236,24 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     if counts["train"] == 0:
         raise BadExamplesError(f"the train split has {checked['train']} record(s): none left for training after "
                                f"holding out data.validation_fraction={recipe.data.validation_fraction}")
-    raw_h, raw_w, raw_c = train_arrays[0].shape[1:]
+    raw_shape = train_arrays[0].shape[1:]
     size, channels = recipe.data.image_size, recipe.data.channels
     one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
+    if cache_decoded(checked["train"] + checked["validation"], raw_shape):
+        # In memory, through plain training's own code. The cached per-image path this replaced (cache,
+        # shuffle buffer, batch, parallel augmentation) took 1.29x plain training's epoch time, 1.69x with
+        # a frozen backbone (the epochs of benchmarks/results/pipeline_wall_time_6000_x3.md's two logs).
+        images, labels = decode_records(train_files, raw_shape)
+        return datasets_from_arrays((images[~validation_mask], labels[~validation_mask]),
+                                    (images[validation_mask], labels[validation_mask]),
+                                    decode_records(eval_files, raw_shape), list(class_names), global_batch_size,
+                                    image_size=size, channels=channels, seed=recipe.seed, image_fn=image_fn,
+                                    batch_fn=batch_fn, one_hot=one_hot)
+    raw_h, raw_w, raw_c = raw_shape
 
-    def decode(serialized):
-        return decode_examples(serialized, channels=raw_c, height=raw_h, width=raw_w)
+    def prepare(serialized):
+        images, labels = decode_examples(serialized, channels=raw_c, height=raw_h, width=raw_w)
+        return preprocess_images(images, size, channels), labels
 
     def records(files, keep):
         if keep is None:
@@ -226,26 +267,11 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
         # Known cardinality: Keras then knows the steps of an epoch instead of running into the end of
         # the data once per dataset (its "Your input ran out of data" warning, TensorFlow's "Local
         # rendezvous is aborting ... End of sequence" logs). `check_records` counted the records.
-        if cache_decoded(count, train_arrays[0].shape[1:]):
-            # Decoded once, in the first epoch; later epochs read uint8 images from memory, as plain
-            # training does from its arrays (the Trainer took 1.48x plain training without this,
-            # benchmarks/results/pipeline_wall_time_6000.md). Same examples, same shuffle order.
-            ds = (records(files, keep).batch(DECODE_BATCH).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-                  .unbatch().cache().apply(tf.data.experimental.assert_cardinality(count)))
-            decode_batch = None
-        else:
-            ds = records(files, keep).apply(tf.data.experimental.assert_cardinality(count))
-            decode_batch = decode
+        ds = records(files, keep).apply(tf.data.experimental.assert_cardinality(count))
         if training:
             ds = ds.shuffle(min(recipe.data.shuffle_buffer, counts["train"]), seed=recipe.seed,
                             reshuffle_each_iteration=True)
-        ds = ds.batch(global_batch_size)
-
-        def prepare(batch, labels=None):
-            images, labels = decode_batch(batch) if decode_batch is not None else (batch, labels)
-            return preprocess_images(images, size, channels), labels
-
-        ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.batch(global_batch_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         return finish_batches(ds, training, num_classes, one_hot, image_fn, batch_fn)
 
     sample = preprocess_images(train_arrays[0][:1], size, channels)

@@ -155,10 +155,27 @@ def load_datasets(
         x_val, y_val = select_examples(x_val, y_val, classes=classes)
     if len(y_tr) == 0:
         raise ValueError(f"dataset {name!r}: the training split is empty after filtering")
-    num_classes = len(class_names)
     if len(np.unique(y_tr)) < 2:
         raise ValueError(f"dataset {name!r}: the training split has fewer than 2 classes")
+    return datasets_from_arrays((x_tr, y_tr), (x_val, y_val), (x_test, y_test), class_names, batch_size,
+                                image_size=image_size, channels=channels, seed=seed, image_fn=image_fn,
+                                batch_fn=batch_fn, one_hot=one_hot)
 
+
+def datasets_from_arrays(train, validation, test, class_names, batch_size, image_size=None, channels=None,
+                         seed=0, image_fn=None, batch_fn=None, one_hot=False):
+    """`Datasets` from uint8 image arrays already split into (images, labels) pairs.
+
+    What `load_datasets` builds once it has its arrays, and what the TFX Trainer builds from
+    the records it decoded: the same batches for the same arrays and seed. Training batches
+    follow an `EpochOrder` (a new permutation each epoch, the same for epoch e in every run of
+    the seed); validation and test are read in order. An empty validation pair gives none.
+
+    Example:
+        >>> data = datasets_from_arrays((x_tr, y_tr), (x_val, y_val), (x_te, y_te), names, 128)
+    """
+    (x_tr, y_tr), (x_val, y_val), (x_test, y_test) = train, validation, test
+    num_classes = len(class_names)
     sample = preprocess_images(x_tr[:1], image_size, channels)
     if isinstance(image_fn, keras.layers.Layer) and not image_fn.built:
         image_fn.build((None, *sample.shape[1:]))  # layers that make their generators in build() make them now

@@ -108,6 +108,16 @@ def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     bench.main(argv)  # a rerun with the same settings trains nothing
     assert "time_to_accuracy: tiny" not in capsys.readouterr().out
     assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 3
+    # The steps timed side by side, in this process: nothing trains, the runs stay, the report gains the budget.
+    bench.main(argv + ["--step-cost", "3", "1"])
+    data = json.loads((tmp_path / "tta.json").read_text())
+    assert len(data["runs"]) == 3 and "--step-cost" not in data["command"]
+    [measured] = data["step_costs"]
+    assert list(measured["recipes"]) == ["tiny_default", "tiny_fast", "tiny_pair"]
+    assert [measured["recipes"][n]["epochs"] for n in measured["recipes"]] == [2, 2, 4]  # the pair: 2 x 2
+    assert all(r["seconds_per_step"] > 0 and len(r["rounds"]) == 1 for r in measured["recipes"].values())
+    assert "## The budget by side-by-side step cost" in out.read_text()
+    assert "| tiny_default | " in out.read_text().split("side-by-side step cost")[1]
 
 
 def _fake_run(name, seed, overrides, accuracy):
@@ -176,6 +186,54 @@ def test_a_disturbed_run_is_trained_again_and_the_first_one_kept_with_why(tmp_pa
             bench.main(argv + bad)
         assert exc.value.code == 2
     assert trained == [("tiny_fast", 0)]
+    capsys.readouterr()
+
+
+def _measurement(when, **ms_per_step):
+    epochs = {"default": 25, "wide": 12, "pair": 26}
+    return {"when": when, "steps": 40, "rounds": 3, "load_before": [1.0] * 3, "load_after": [2.0] * 3,
+            "machine": {"cpu": "Some CPU"}, "overrides": {},
+            "recipes": {n: {"seconds_per_step": ms / 1000, "rounds": [ms / 1000] * 3, "batch_size": 128,
+                            "epochs": epochs[n]} for n, ms in ms_per_step.items()}}
+
+
+def test_step_cost_budget_is_seconds_per_image_times_epochs_against_the_first_recipe():
+    bench = _load()
+    budgets = bench.step_cost_budgets(_measurement("t", default=100.0, wide=165.0, pair=150.0))
+    assert budgets["default"] == pytest.approx(1.0)
+    assert budgets["wide"] == pytest.approx(165 * 12 / (100 * 25))  # 0.79x
+    assert budgets["pair"] == pytest.approx(150 * 26 / (100 * 25))  # an ensemble: both members' epochs
+    # another batch size: the cost of an image, not of a step
+    m = _measurement("t", default=100.0, wide=330.0)
+    m["recipes"]["wide"]["batch_size"] = 256
+    assert bench.step_cost_budgets(m)["wide"] == pytest.approx(165 * 12 / (100 * 25))
+    # two measurements: the median budget, each one listed
+    lines = "\n".join(bench.step_cost_lines([_measurement("t1", default=100.0, wide=165.0),
+                                             _measurement("t2", default=120.0, wide=150.0)]))
+    assert "| wide | 150.0 (128) | 12 | **0.70x** | 0.79x, 0.60x |" in lines
+    assert "Measurement 2: t2, 3 rounds of 40 steps (the command below with `--step-cost 40 3`)" in lines
+    assert bench.step_cost_lines([]) == []
+
+
+def test_step_cost_trains_nothing_and_keeps_each_measurement(tmp_path, monkeypatch, capsys):
+    bench = _load()
+    recipes = [_recipe(tmp_path / "a.yaml", "tiny_default", "none"), _recipe(tmp_path / "b.yaml", "tiny_fast", "none")]
+    out = tmp_path / "tta.md"
+    (tmp_path / "tta.json").write_text(json.dumps({"runs": [_fake_run("tiny_default", 0, {}, 0.5)]}))
+    monkeypatch.setattr(bench, "run_one", lambda *a: pytest.fail("--step-cost trained a run"))
+    measured = []
+    monkeypatch.setattr(bench, "measure_step_costs", lambda paths, steps, rounds, overrides: measured.append(
+        (steps, rounds)) or dict(_measurement(f"t{len(measured)}", default=100.0, wide=165.0), overrides=overrides))
+    argv = ["--recipes", *recipes, "--seeds", "0", "1", "--out", str(out), "--work-dir", str(tmp_path / "runs")]
+    for _ in range(2):
+        assert bench.main(argv + ["--step-cost", "40", "3"]) == 0
+    data = json.loads((tmp_path / "tta.json").read_text())
+    assert measured == [(40, 3), (40, 3)] and [m["when"] for m in data["step_costs"]] == ["t1", "t2"]
+    assert len(data["runs"]) == 1 and "| wide | 165.0 (128) | 12 | **0.79x** | 0.79x, 0.79x |" in out.read_text()
+    for bad in (["--step-cost", "0", "3"], ["--step-cost", "40"]):
+        with pytest.raises(SystemExit) as exc:
+            bench.main(argv + bad)
+        assert exc.value.code == 2
     capsys.readouterr()
 
 

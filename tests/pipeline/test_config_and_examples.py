@@ -185,7 +185,7 @@ def test_tfrecord_datasets_match_counts_and_preprocessing(digits_dir):
     x, y = next(iter(data.validation))
     assert x.dtype == tf.float32 and float(tf.reduce_max(x)) <= 1.0 and x.shape[1:] == info.image_shape
     assert [sum(int(b[1].shape[0]) for b in ds) for ds in (data.train, data.validation, data.test)] == [108, 12, 40]
-    assert data.train_arrays[0].shape == (120,) + info.image_shape
+    assert data.train_arrays[0].shape == (108,) + info.image_shape  # the training images, as plain training's
 
 
 def _write_numbered(path, values, num_classes):
@@ -231,30 +231,53 @@ def test_validation_is_held_out_of_the_train_records_never_the_eval_split(tmp_pa
     assert _values(none.train) == set(range(120))
 
 
-def test_a_split_small_enough_is_decoded_once_and_gives_the_streamed_batches(digits_dir, monkeypatch):
-    """The in-memory path (decode once, cache) and the streamed one (decode every epoch) yield the same
-    images, labels and shuffle order, epoch after epoch; the size rule picks between them."""
+def test_records_small_enough_train_through_plain_trainings_code_and_large_ones_stream_the_same_examples(
+        digits_dir, monkeypatch):
+    """In memory (decoded once): exactly the batches `datasets_from_arrays` (plain training's code) gives for
+    the decoded arrays, epoch after epoch. Streamed (decoded every epoch): the same examples each epoch in
+    another order, the same validation batches. Both reshuffle every epoch; the size rule picks the path."""
+    from deeprob_keras.data import datasets_from_arrays
     from deeprob_keras.recipe import Recipe
+    from deeprob_keras.training.plan import label_form
     from deeprob_pipeline import tfrecord_data
 
     out, info = digits_dir
+    train_files, eval_files = [str(out / "train" / "*")], [str(out / "eval" / "*")]
 
-    def epochs(limit):
-        monkeypatch.setattr(tfrecord_data, "CACHE_DECODED_BYTES", limit)
-        data = tfrecord_datasets(Recipe(), [str(out / "train" / "*")], [str(out / "eval" / "*")],
-                                 info.class_names, global_batch_size=32)
+    def epochs(data):
         train = [[(x.numpy(), y.numpy()) for x, y in data.train] for _ in range(2)]
         return train, [(x.numpy(), y.numpy()) for x, y in data.validation]
 
-    cached, streamed = epochs(1 << 30), epochs(0)
-    (cached_train, cached_val), (streamed_train, streamed_val) = cached, streamed
-    for a, b in zip(cached_train + [cached_val], streamed_train + [streamed_val]):
-        assert len(a) == len(b) and sum(len(y) for _, y in a) in (108, 12)
+    def build(limit):
+        monkeypatch.setattr(tfrecord_data, "CACHE_DECODED_BYTES", limit)
+        return tfrecord_datasets(Recipe(), train_files, eval_files, info.class_names, global_batch_size=32)
+
+    (memory_train, memory_val), (streamed_train, streamed_val) = epochs(build(1 << 30)), epochs(build(0))
+    shape = info.image_shape
+    images, labels = tfrecord_data.decode_records(tfrecord_data.expand_patterns(train_files), shape)
+    recipe = Recipe()
+    mask = tfrecord_data.held_out(len(labels), recipe.data.validation_fraction, recipe.seed)
+    plain_train, plain_val = epochs(datasets_from_arrays(
+        (images[~mask], labels[~mask]), (images[mask], labels[mask]),
+        tfrecord_data.decode_records(tfrecord_data.expand_patterns(eval_files), shape), info.class_names, 32,
+        image_size=recipe.data.image_size, channels=recipe.data.channels, seed=recipe.seed,
+        one_hot=label_form(recipe) == "one_hot"))
+    for a, b in zip(memory_train + [memory_val], plain_train + [plain_val]):
+        assert len(a) == len(b)
         for (xa, ya), (xb, yb) in zip(a, b):
             np.testing.assert_array_equal(xa, xb)
             np.testing.assert_array_equal(ya, yb)
-    # Each epoch is reshuffled (the two epochs differ) on both paths.
-    assert not np.array_equal(cached[0][0][0][1], cached[0][1][0][1])
+
+    def examples(batches):
+        return sorted((x.tobytes(), y.tobytes()) for xs, ys in batches for x, y in zip(xs, ys))
+
+    for memory, streamed in zip(memory_train, streamed_train):
+        assert len(examples(memory)) == 108 and examples(memory) == examples(streamed)
+    for (xa, ya), (xb, yb) in zip(memory_val, streamed_val):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    for train in (memory_train, streamed_train):  # each epoch reshuffled
+        assert not np.array_equal(train[0][0][1], train[1][0][1])
     assert tfrecord_data.cache_decoded(1000, (28, 28, 1), limit=784_000)
     assert not tfrecord_data.cache_decoded(1001, (28, 28, 1), limit=784_000)
 
