@@ -78,3 +78,27 @@ def test_example_codec_round_trip():
     np.testing.assert_array_equal(labels.numpy(), [4, 0, 9])
     with pytest.raises(ValueError, match="uint8"):
         encode_example(images[0].astype(np.float32), 1)
+
+
+def test_datasets_from_arrays_orders_each_epoch_by_its_seed_and_reads_the_rest_in_order():
+    """What `load_datasets` builds from its arrays and the TFX Trainer from its decoded records: every
+    training image once an epoch, in a seeded order that changes each epoch; validation and test in
+    order; no validation for an empty pair."""
+    from deeprob_keras.data import datasets_from_arrays
+
+    images = np.arange(50, dtype=np.uint8).reshape(50, 1, 1, 1) * np.ones((1, 4, 4, 1), np.uint8)
+    labels = np.arange(50) % 3
+    split = (images[:40], labels[:40]), (images[40:45], labels[40:45]), (images[45:], labels[45:])
+
+    def values(ds):
+        return [int(round(float(v) * 255)) for x, _ in ds for v in x.numpy()[:, 0, 0, 0]]
+
+    data = datasets_from_arrays(*split, ["a", "b", "c"], batch_size=16, seed=3)
+    first, second = values(data.train), values(data.train)
+    assert sorted(first) == sorted(second) == list(range(40)) and first != second
+    assert first == values(datasets_from_arrays(*split, ["a", "b", "c"], batch_size=16, seed=3).train)
+    assert first != values(datasets_from_arrays(*split, ["a", "b", "c"], batch_size=16, seed=4).train)
+    assert values(data.validation) == list(range(40, 45)) and values(data.test) == list(range(45, 50))
+    assert data.num_examples == {"train": 40, "validation": 5, "test": 5} and data.image_shape == (4, 4, 1)
+    none = datasets_from_arrays(split[0], (images[:0], labels[:0]), split[2], ["a", "b", "c"], batch_size=16)
+    assert none.validation is None and none.num_examples["validation"] == 0
