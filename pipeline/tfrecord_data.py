@@ -240,9 +240,10 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     size, channels = recipe.data.image_size, recipe.data.channels
     one_hot = label_form(recipe) == "one_hot"  # the run plan's label form
     if cache_decoded(checked["train"] + checked["validation"], raw_shape):
-        # In memory, through plain training's own code. The cached per-image path this replaced (cache,
-        # shuffle buffer, batch, parallel augmentation) took 1.29x plain training's epoch time, 1.69x with
-        # a frozen backbone (the epochs of benchmarks/results/pipeline_wall_time_6000_x3.md's two logs).
+        # In memory, through plain training's own code: one data path for both (epoch order, augmentation
+        # draws, a resumed run's order). The per-image path it replaced (cache, shuffle buffer, batch,
+        # parallel augmentation) was measured at 1.29x plain training's epoch time in a 3x-epochs run; this
+        # one still measured 1.36x there (docs/MEASUREMENTS_NOTES.md, stop 33): the rest is not the data.
         images, labels = decode_records(train_files, raw_shape)
         return datasets_from_arrays((images[~validation_mask], labels[~validation_mask]),
                                     (images[validation_mask], labels[validation_mask]),
