@@ -136,6 +136,9 @@ def side_by_side_step_seconds(recipe_path, variants, steps=100, rounds=3):
 def side_by_side_recipes(recipes, steps=100, rounds=3):
     """Seconds per training step of each recipe ({name: (recipe path, overrides)}), side by side.
 
+    An entry may name a third item, the `tf.distribute.Strategy` to compile and train it under (else the
+    default strategy), to time one recipe with and without a strategy (`strategy_overhead.py`).
+
     Each recipe's compiled model and augmenting input pipeline are built and warmed up first; then each
     round times `steps` steps of every recipe in turn (the steady state: a `fit` call's start-up is not
     timed), so that a shared VM's drifting speed touches every recipe alike; the median over rounds is
@@ -150,11 +153,11 @@ def side_by_side_recipes(recipes, steps=100, rounds=3):
     from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
 
     built = {}
-    for name, (recipe_path, overrides) in recipes.items():
+    for name, (recipe_path, overrides, *strategy) in recipes.items():
         recipe = with_overrides(load_recipe(recipe_path), overrides)
         batch = recipe.training.batch_size
         data = load_augmented_datasets(recipe, batch)
-        model, _ = build_compiled_model(recipe, data, tf.distribute.get_strategy(), batch)
+        model, _ = build_compiled_model(recipe, data, (strategy or [None])[0] or tf.distribute.get_strategy(), batch)
         source = data.train.repeat()
         model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
         built[name] = (model, source, batch)
