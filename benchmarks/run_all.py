@@ -77,6 +77,8 @@ def commands(budget):
                           [f"{rel}/tta_modes.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
+            # (the committed file also times the pipeline's transfer recipe: its command is inside)
+            "strategy_overhead": ([], [f"{rel}/strategy_overhead.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
             "random_vs_grid": ([], [f"{rel}/random_vs_grid.md"]),
         }
@@ -108,6 +110,8 @@ def commands(budget):
         "architecture_scan": (["--steps", "10", "--rounds", "1", "--limit-examples", "2000",
                                "--variants", "4 stages 16-48-96-192", "--out", f"{rel}/architecture_scan.md"],
                               [f"{rel}/architecture_scan.md"]),
+        "strategy_overhead": (["--steps", "5", "--rounds", "1", "--out", f"{rel}/strategy_overhead.md"],
+                              [f"{rel}/strategy_overhead.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
         "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
                        f"{work}/retrieval", "--out", f"{rel}/retrieval.md"], [f"{rel}/retrieval.md"]),
@@ -131,6 +135,7 @@ PRODUCED_BY = {
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
     "architecture_scan": "see the Command line inside the file",
+    "strategy_overhead": "see the Command line inside the file",
     "tta_modes": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
     "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",
