@@ -42,7 +42,9 @@ within 1.3x (`break_even`).
 import argparse
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -61,6 +63,53 @@ def timed(cmd, cwd, log):
                             env={**os.environ, "PYTHONPATH": ROOT}).returncode
     return {"command": " ".join(["deeprob"] + cmd[1:]), "returncode": rc, "seconds": time.time() - started,
             "load_before": load, "load_after": os.getloadavg()[0], "log": log}
+
+
+# A Keras epoch line at verbose=2: "422/422 - 12s - 29ms/step - accuracy: ...".
+EPOCH_LINE = re.compile(r"^\s*(\d+)/\d+ - (\d+)s - (\d+(?:\.\d+)?)(ms|s)/step\b", re.M)
+
+
+def epoch_ms_per_step(log_text):
+    """The ms per step of every Keras epoch line (verbose=2) in `log_text`, in order."""
+    return [float(ms) * (1000.0 if unit == "s" else 1.0) for _, _, ms, unit in EPOCH_LINE.findall(log_text)]
+
+
+def epoch_comparison(pipeline_log, plain_log, phases):
+    """Per phase of the trained recipe ([(name, epochs)], in order), the median ms per step of the
+    Trainer's epochs and of plain training's, and their ratio: the training itself compared, robust to a
+    few epochs in one of this VM's slow stretches (unlike the sums). The Trainer's epochs are the last
+    ones of the pipeline's log (the backbone's pretraining comes before them). None when a log lacks them.
+    """
+    total = sum(epochs for _, epochs in phases)
+    trainer, plain = epoch_ms_per_step(pipeline_log)[-total:], epoch_ms_per_step(plain_log)[-total:]
+    if total == 0 or len(trainer) < total or len(plain) < total:
+        return None
+    rows, start = [], 0
+    for name, epochs in phases:
+        t, p = trainer[start:start + epochs], plain[start:start + epochs]
+        rows.append({"phase": name, "epochs": epochs, "trainer_median_ms": statistics.median(t),
+                     "plain_median_ms": statistics.median(p),
+                     "ratio": statistics.median(t) / statistics.median(p)})
+        start += epochs
+    return rows
+
+
+def phases_of(recipe_path):
+    """[(phase name, epochs)] of a recipe file, as its run trains them (`plan_phases`)."""
+    from deeprob_keras.recipe import load_recipe
+    from deeprob_keras.training.plan import global_batch_size, plan_phases
+
+    recipe = load_recipe(recipe_path)
+    return [(p.name, p.epochs) for p in plan_phases(recipe, global_batch_size(recipe))]
+
+
+def epochs_from_logs(work):
+    """`epoch_comparison` of a work dir's pipeline.log and plain.log for its recipe.yaml; None when missing."""
+    paths = [os.path.join(work, name) for name in ("pipeline.log", "plain.log", "recipe.yaml")]
+    if not all(os.path.exists(p) for p in paths):
+        return None
+    with open(paths[0]) as f, open(paths[1]) as g:
+        return epoch_comparison(f.read(), g.read(), phases_of(paths[2]))
 
 
 def _read_json(path):
@@ -145,7 +194,7 @@ def command_line(tuner=False, examples_per_class=None, out=None, work_dir=None, 
 
 
 def report_lines(steps, run_report, comparison, served=None, plain_metrics=None, tuner=False,
-                 examples_per_class=None, command=None, epochs_scale=None):
+                 examples_per_class=None, command=None, epochs_scale=None, epochs=None):
     """The markdown report: commands, the ratio, each component's share, accuracies."""
     lines = ["# The TFX pipeline against plain `deeprob train` of the same recipe", "",
              "Run in an empty working directory (nothing cached), venv already installed; "
@@ -181,6 +230,13 @@ def report_lines(steps, run_report, comparison, served=None, plain_metrics=None,
                                  f"predicted never within {c['goal']}x while the Trainer alone is above it.")]
     else:
         lines += ["No ratio: a command failed (see its log)."]
+    if epochs:
+        lines += ["", "The training itself, epoch by epoch (median ms per step of each phase's epochs, from the "
+                      "Keras lines of both logs; a median is not moved by a few epochs in one of the VM's slow "
+                      "stretches, a sum is):", "",
+                  "| phase | epochs | Trainer | plain training | Trainer / plain |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['phase']} | {r['epochs']} | {r['trainer_median_ms']:.0f} ms | {r['plain_median_ms']:.0f} ms "
+                  f"| {r['ratio']:.2f}x |" for r in epochs]
     rows = (run_report or {}).get("wall_time", [])
     if rows:
         states = (run_report or {}).get("executions", {})
@@ -212,9 +268,14 @@ def rewrite_report(out, work_dir):
     steps = saved["steps"]
     plain = next((s for s in steps[1:] if s["command"].startswith("deeprob train ")), None)
     comparison = compare(steps[0], run_report, plain)
+    epochs = saved.get("epochs") or epochs_from_logs(os.path.abspath(work_dir))
+    if epochs and not saved.get("epochs"):  # kept with the run's numbers
+        saved["epochs"] = epochs
+        with open(os.path.splitext(out)[0] + ".json", "w") as f:
+            json.dump(saved, f, indent=2)
     lines = report_lines(steps, run_report, comparison, saved.get("served"), saved.get("plain_metrics"),
                          saved.get("tuner", False), saved.get("examples_per_class"), saved.get("command"),
-                         saved.get("epochs_scale"))
+                         saved.get("epochs_scale"), epochs)
     with open(out, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
@@ -269,8 +330,9 @@ def main(argv=None):
                            args.out if args.out != parser.get_default("out") else None,
                            args.work_dir if args.work_dir != parser.get_default("work_dir") else None,
                            args.epochs_scale)
+    epochs = epochs_from_logs(work) if plain is not None else None
     lines = report_lines(steps, run_report, comparison, served, plain_metrics, args.tuner,
-                         args.examples_per_class, command, args.epochs_scale)
+                         args.examples_per_class, command, args.epochs_scale, epochs)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
@@ -278,7 +340,7 @@ def main(argv=None):
         json.dump({"steps": steps, "comparison": comparison, "wall_time": (run_report or {}).get("wall_time"),
                    "served": served, "plain_metrics": plain_metrics, "tuner": args.tuner,
                    "examples_per_class": args.examples_per_class, "epochs_scale": args.epochs_scale,
-                   "command": command}, f, indent=2)
+                   "epochs": epochs, "command": command}, f, indent=2)
     print("\n".join(lines))
     return 0 if all(s["returncode"] == 0 for s in steps) else 1
 

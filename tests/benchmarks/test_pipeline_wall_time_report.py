@@ -133,3 +133,63 @@ def test_report_only_rewrites_the_markdown_from_the_saved_json_without_running(t
     assert "Command: `the command`" in text and not (tmp_path / "gone").exists()
     assert bench.main(["--report-only", "--out", str(tmp_path / "none.md")]) == 2
     assert "no " in capsys.readouterr().err
+
+
+PIPELINE_LOG = """Epoch 1/2
+94/94 - 16s - 174ms/step - loss: 1.0
+Epoch 2/2
+94/94 - 12s - 127ms/step - loss: 0.9
+deeprob pipeline: Trainer: 'x', 1 replica(s), transfer
+422/422 - 12s - 30ms/step - accuracy: 0.8
+422/422 - 10s - 20ms/step - accuracy: 0.8
+422/422 - 21s - 50ms/step - accuracy: 0.9
+422/422 - 11s - 26ms/step - accuracy: 0.9
+422/422 - 60s - 1.2s/step - accuracy: 0.9
+"""
+PLAIN_LOG = """422/422 - 10s - 25ms/step - accuracy: 0.8
+422/422 - 10s - 25ms/step - accuracy: 0.8
+422/422 - 11s - 26ms/step - accuracy: 0.9
+422/422 - 10s - 24ms/step - accuracy: 0.9
+422/422 - 10s - 25ms/step - accuracy: 0.9
+"""
+
+
+def test_epoch_lines_are_read_in_order_in_ms_per_step():
+    assert bench.epoch_ms_per_step(PIPELINE_LOG) == [174.0, 127.0, 30.0, 20.0, 50.0, 26.0, 1200.0]
+    assert bench.epoch_ms_per_step("Epoch 1/2\nno step line\n") == []
+
+
+def test_each_phase_compares_the_medians_of_its_last_epochs_leaving_out_the_backbones():
+    rows = bench.epoch_comparison(PIPELINE_LOG, PLAIN_LOG, [("feature_extraction", 2), ("fine_tune", 3)])
+    extraction, fine_tune = rows
+    assert (extraction["phase"], extraction["epochs"]) == ("feature_extraction", 2)
+    assert extraction["trainer_median_ms"] == 25.0 and extraction["plain_median_ms"] == 25.0   # 30, 20 / 25, 25
+    # 50, 26, 1200: the median (50) is not moved by the one very slow epoch; plain 26, 24, 25 -> 25
+    assert fine_tune["trainer_median_ms"] == 50.0 and fine_tune["ratio"] == 2.0
+    # A log without the epochs (a failed run) gives no comparison.
+    assert bench.epoch_comparison(PIPELINE_LOG, "", [("train", 5)]) is None
+    lines = "\n".join(bench.report_lines([_step("deeprob pipeline run", 210.0)], REPORT,
+                                         bench.compare(_step("deeprob pipeline run", 210.0), REPORT,
+                                                       _step("deeprob train", 85.0)), epochs=rows))
+    assert "| fine_tune | 3 | 50 ms | 25 ms | 2.00x |" in lines
+
+
+def test_report_only_adds_the_epoch_table_from_the_work_dirs_logs_and_keeps_it(tmp_path):
+    import json
+
+    from deeprob_keras.recipe import Recipe, save_recipe, with_overrides
+
+    work = tmp_path / "work"
+    work.mkdir()
+    save_recipe(with_overrides(Recipe(), {"model.name": "backbone", "training.epochs": 3, "transfer": {
+        "backbone": "x.keras", "mode": "two_phase", "feature_extraction_epochs": 2}}), str(work / "recipe.yaml"))
+    (work / "pipeline.log").write_text(PIPELINE_LOG)
+    (work / "plain.log").write_text(PLAIN_LOG)
+    assert bench.phases_of(str(work / "recipe.yaml")) == [("feature_extraction", 2), ("fine_tune", 3)]
+    steps = [_step("deeprob pipeline run --config x", 210.0), _step("deeprob train r.yaml --out o", 85.0)]
+    (tmp_path / "p.json").write_text(json.dumps({"steps": steps, "wall_time": REPORT["wall_time"]}))
+    assert bench.main(["--report-only", "--out", str(tmp_path / "p.md"), "--work-dir", str(work)]) == 0
+    assert "| fine_tune | 3 | 50 ms | 25 ms | 2.00x |" in (tmp_path / "p.md").read_text()
+    assert json.loads((tmp_path / "p.json").read_text())["epochs"][1]["ratio"] == 2.0
+    (work / "plain.log").unlink()
+    assert bench.epochs_from_logs(str(work)) is None
