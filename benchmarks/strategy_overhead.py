@@ -2,8 +2,8 @@
 
 The TFX Trainer trains under `MirroredStrategy()` (all local GPUs, else the CPU: one replica here);
 `deeprob train` trains under the default strategy. Both now read the same arrays through the same
-`datasets_from_arrays`, yet in `pipeline_wall_time_6000_x3.md` the Trainer's epochs took 1.36x plain
-training's. This times each recipe's training step under both strategies in one process, in turn each
+`datasets_from_arrays`, yet the Trainer's epochs took 1.36x plain training's in one run with 3x the
+epochs (stop 33; docs/MEASUREMENTS_NOTES.md). This times each recipe's training step under both strategies in one process, in turn each
 round (`flops_efficiency.side_by_side_recipes`), so that a drifting VM touches both alike, and reports
 the ratio. It trains nothing beyond the timed steps.
 
@@ -36,7 +36,8 @@ def phases(recipe_path):
     from deeprob_keras.recipe import load_recipe
     from deeprob_keras.training.plan import global_batch_size, plan_phases
 
-    plans = plan_phases(load_recipe(recipe_path), global_batch_size(load_recipe(recipe_path)))
+    recipe = load_recipe(recipe_path)
+    plans = plan_phases(recipe, global_batch_size(recipe))
     if len(plans) == 1:
         return [(recipe_path, {})]
     return [(f"{recipe_path} ({p.name})", dict(p.overrides)) for p in plans]
