@@ -153,11 +153,12 @@ def side_by_side_recipes(recipes, steps=100, rounds=3):
     from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
 
     built = {}
-    for name, (recipe_path, overrides, *strategy) in recipes.items():
+    for name, (recipe_path, overrides, *rest) in recipes.items():
+        strategy = rest[0] if rest and rest[0] is not None else tf.distribute.get_strategy()
         recipe = with_overrides(load_recipe(recipe_path), overrides)
         batch = recipe.training.batch_size
         data = load_augmented_datasets(recipe, batch)
-        model, _ = build_compiled_model(recipe, data, (strategy or [None])[0] or tf.distribute.get_strategy(), batch)
+        model, _ = build_compiled_model(recipe, data, strategy, batch)
         source = data.train.repeat()
         model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
         built[name] = (model, source, batch)

@@ -66,12 +66,12 @@ def timed(cmd, cwd, log):
 
 
 # A Keras epoch line at verbose=2: "422/422 - 12s - 29ms/step - accuracy: ...".
-EPOCH_LINE = re.compile(r"^\s*(\d+)/\d+ - (\d+)s - (\d+(?:\.\d+)?)(ms|s)/step\b", re.M)
+EPOCH_LINE = re.compile(r"^\s*\d+/\d+ - \d+s - (\d+(?:\.\d+)?)(ms|s)/step\b", re.M)
 
 
 def epoch_ms_per_step(log_text):
     """The ms per step of every Keras epoch line (verbose=2) in `log_text`, in order."""
-    return [float(ms) * (1000.0 if unit == "s" else 1.0) for _, _, ms, unit in EPOCH_LINE.findall(log_text)]
+    return [float(value) * (1000.0 if unit == "s" else 1.0) for value, unit in EPOCH_LINE.findall(log_text)]
 
 
 def epoch_comparison(pipeline_log, plain_log, phases):

@@ -242,8 +242,9 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
     if cache_decoded(checked["train"] + checked["validation"], raw_shape):
         # In memory, through plain training's own code: one data path for both (epoch order, augmentation
         # draws, a resumed run's order). The per-image path it replaced (cache, shuffle buffer, batch,
-        # parallel augmentation) was measured at 1.29x plain training's epoch time in a 3x-epochs run; this
-        # one still measured 1.36x there (docs/MEASUREMENTS_NOTES.md, stop 33): the rest is not the data.
+        # parallel augmentation) was measured at 1.29x plain training's epoch time in a 3x-epochs run. The
+        # Trainer's epochs still vary from 1.0x to 1.5x plain training's, mostly with the VM's drift
+        # (docs/MEASUREMENTS_NOTES.md, stops 33-34).
         images, labels = decode_records(train_files, raw_shape)
         return datasets_from_arrays((images[~validation_mask], labels[~validation_mask]),
                                     (images[validation_mask], labels[validation_mask]),

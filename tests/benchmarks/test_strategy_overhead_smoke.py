@@ -50,7 +50,7 @@ def test_both_strategies_train_the_recipe_and_the_report_is_written(tmp_path, ca
 
 
 @pytest.mark.parametrize("argv", [["--steps", "0"], ["--rounds", "0"], ["--recipes", "no_such.yaml"]])
-def test_bad_values_exit_2_before_any_tensorflow_work(argv, capsys):
+def test_bad_values_exit_2_with_a_usage_error(argv, capsys):
     bench = load_benchmark("strategy_overhead")
     with pytest.raises(SystemExit) as exc:
         bench.main(argv)
