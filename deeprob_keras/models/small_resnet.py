@@ -55,11 +55,20 @@ def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name
     return keras.layers.ReLU(name=f"{name}_out")(keras.layers.Add(name=f"{name}_add")([shortcut, y]))
 
 
+def stage_blocks(spec, stage):
+    """How many residual blocks stage `stage` of the `ModelSpec` has: `first_stage_blocks` for stage 0 when
+    set (0: the stem alone), else `blocks_per_stage`."""
+    if stage == 0 and spec.first_stage_blocks is not None:
+        return spec.first_stage_blocks
+    return spec.blocks_per_stage
+
+
 def small_resnet(input_shape, num_classes, spec, regularization=None, name="small_resnet"):
     """Builds the recipe's ResNet (see `ModelSpec`); outputs class probabilities."""
     regularizer = kernel_regularizer(regularization.penalty, regularization.l1, regularization.l2) \
         if regularization is not None else None
-    num_blocks = len(spec.widths) * spec.blocks_per_stage
+    blocks = [stage_blocks(spec, stage) for stage in range(len(spec.widths))]
+    num_blocks = sum(blocks)
     if spec.stochastic_depth > 0 and spec.stochastic_depth_linear_decay:
         rates = linear_decay_rates(spec.stochastic_depth, num_blocks)
     else:
@@ -69,7 +78,7 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
     pool = POOLINGS[spec.pooling]
     block = 0
     for stage, filters in enumerate(spec.widths):
-        for j in range(spec.blocks_per_stage):
+        for j in range(blocks[stage]):
             strides = 1
             if stage > 0 and j == 0:
                 if pool is None:
