@@ -86,10 +86,9 @@ def epoch_comparison(pipeline_log, plain_log, phases):
         return None
     rows, start = [], 0
     for name, epochs in phases:
-        t, p = trainer[start:start + epochs], plain[start:start + epochs]
-        rows.append({"phase": name, "epochs": epochs, "trainer_median_ms": statistics.median(t),
-                     "plain_median_ms": statistics.median(p),
-                     "ratio": statistics.median(t) / statistics.median(p)})
+        t = statistics.median(trainer[start:start + epochs])
+        p = statistics.median(plain[start:start + epochs])
+        rows.append({"phase": name, "epochs": epochs, "trainer_median_ms": t, "plain_median_ms": p, "ratio": t / p})
         start += epochs
     return rows
 

@@ -3,9 +3,9 @@
 The TFX Trainer trains under `MirroredStrategy()` (all local GPUs, else the CPU: one replica here);
 `deeprob train` trains under the default strategy. Both now read the same arrays through the same
 `datasets_from_arrays`, yet the Trainer's epochs took 1.36x plain training's in one run with 3x the
-epochs (stop 33; docs/MEASUREMENTS_NOTES.md). This times each recipe's training step under both strategies in one process, in turn each
-round (`flops_efficiency.side_by_side_recipes`), so that a drifting VM touches both alike, and reports
-the ratio. It trains nothing beyond the timed steps.
+epochs (stop 33; docs/MEASUREMENTS_NOTES.md). This times each recipe's training step under both
+strategies in one process, in turn each round (`flops_efficiency.side_by_side_recipes`), so that a
+drifting VM touches both alike, and reports the ratio. It trains nothing beyond the timed steps.
 
     .venv/bin/python benchmarks/strategy_overhead.py [--recipes recipes/fashion_mnist.yaml ...] \\
         [--steps 40] [--rounds 3] [--out benchmarks/results/strategy_overhead.md]

@@ -41,8 +41,9 @@ class ModelSpec:
     widths: list[int] = spec(default_factory=lambda: [16, 32, 64], range=(1, 4096), doc="channels per stage")
     blocks_per_stage: int = spec(1, range=(1, 16))
     first_stage_blocks: Optional[int] = spec(
-        None, range=(0, 16), doc="residual blocks of the first stage, at the input's resolution; None = blocks_per_stage; "
-                                 "0 = the stem convolution alone (on 2 CPU cores a block there is 15-20% of the wide 4-stage step)")
+        None, range=(0, 16), doc="residual blocks of the first stage, at the input's resolution; "
+                                 "None = blocks_per_stage; 0 = the stem convolution alone (on 2 CPU cores "
+                                 "a block there is 15-20% of the wide 4-stage step)")
     batch_norm: bool = spec(True)
     zero_init_residual: bool = spec(False, doc="each residual branch's last BatchNorm starts at gamma = 0: "
                                               "every block starts as its shortcut (needs batch_norm)")
