@@ -64,17 +64,25 @@ def _gzip_is_complete(path, chunk=1 << 20):
     return True
 
 
-def _shape_and_label(serialized):
+def _shape_label_image(serialized):
     parsed = tf.io.parse_single_example(serialized, FEATURE_SPEC)
-    return tf.shape(tf.io.decode_png(parsed[IMAGE_KEY], channels=0)), parsed[LABEL_KEY]
+    image = tf.io.decode_png(parsed[IMAGE_KEY], channels=0)
+    return tf.shape(image), parsed[LABEL_KEY], image
 
 
 def check_records(files, num_classes, split, image_shape=None):
-    """Reads every record of `files` once; returns how many there are.
+    """Reads every record of `files` once; returns how many there are (`read_records` without the images)."""
+    return read_records(files, num_classes, split, image_shape)[0]
+
+
+def read_records(files, num_classes, split, image_shape=None, keep_bytes=0):
+    """Reads and decodes every record of `files` once: `(count, (uint8 images, int64 labels) or None)`.
 
     Each record must be a tf.Example with `image` (PNG bytes) and `label`
     (int64 in [0, num_classes)), every image of one shape (`image_shape`, else
-    the first record's).
+    the first record's). The decoded images are returned, in file order, when
+    they take at most `keep_bytes`, so that a Trainer that keeps its data in
+    memory does not decode every PNG a second time (`decode_records`); else None.
 
     Raises:
         BadExamplesError: naming the file, the record and the feature, for a
@@ -84,11 +92,13 @@ def check_records(files, num_classes, split, image_shape=None):
     """
     total = 0
     expected = tuple(image_shape) if image_shape is not None else None
+    kept, kept_bytes = ([], []), 0
     for path in files:
         n = 0
-        ds = _records([path]).map(_shape_and_label, num_parallel_calls=tf.data.AUTOTUNE).batch(4096)
+        # padded_batch: a record of another shape still batches, and is then named below.
+        ds = _records([path]).map(_shape_label_image, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(4096)
         try:
-            for shapes, labels in ds:
+            for shapes, labels, images in ds:
                 shapes, labels = shapes.numpy(), labels.numpy()
                 if expected is None:
                     expected = tuple(int(d) for d in shapes[0])
@@ -105,6 +115,9 @@ def check_records(files, num_classes, split, image_shape=None):
                         f"{path}: record {n + i}: feature '{LABEL_KEY}' = {int(labels[i])} is outside the "
                         f"{num_classes} classes [0, {num_classes - 1}]" + (" (missing label)" if labels[i] == -1 else ""))
                 n += len(labels)
+                if kept is not None:
+                    kept_bytes += images.shape.num_elements()
+                    kept = (kept[0] + [images.numpy()], kept[1] + [labels]) if kept_bytes <= keep_bytes else None
         except tf.errors.DataLossError as err:
             raise BadExamplesError(f"{path}: truncated or corrupted TFRecord after {n} readable records "
                                    f"({err.message.strip().splitlines()[0]})") from None
@@ -118,7 +131,8 @@ def check_records(files, num_classes, split, image_shape=None):
         total += n
     if total == 0:
         raise BadExamplesError(f"the {split} split is empty: no records in {list(files)}")
-    return total
+    arrays = (np.concatenate(kept[0]), np.concatenate(kept[1]).astype(np.int64)) if kept is not None else None
+    return total, arrays
 
 
 def sample_arrays(files, limit=SAMPLE_EXAMPLES):
@@ -139,8 +153,10 @@ def _file_key(files):
 
 
 def inspect_records(train_files, eval_files, num_classes):
-    """`({"train": n, "validation": n}, sample arrays)`: one pass over every record (`check_records`), so bad
+    """`({"train": n, "validation": n}, sample arrays)`: one pass over every record (`read_records`), so bad
     data fails here, naming its file, not inside `fit`; and the first `SAMPLE_EXAMPLES` training examples.
+    When both splits fit in `CACHE_DECODED_BYTES`, the images that pass decoded are kept for
+    `decode_records`, so each PNG is decoded once per process.
 
     The result is kept for the process: a Trainer builds its datasets several times (a probe, then with
     augmentation; once per transfer phase; each Tuner trial), and each pass decodes every image (~3 s
@@ -148,11 +164,20 @@ def inspect_records(train_files, eval_files, num_classes):
     """
     key = (_file_key(train_files), _file_key(eval_files), num_classes)
     if key not in _INSPECTED:
-        counts = {"train": check_records(train_files, num_classes, "train")}
-        train_arrays = sample_arrays(train_files)
-        counts["validation"] = check_records(eval_files, num_classes, "eval", train_arrays[0].shape[1:])
+        # One decode of every PNG for both the check and, when they fit in memory, the training arrays.
+        counts, train = {}, read_records(train_files, num_classes, "train", keep_bytes=CACHE_DECODED_BYTES)
+        counts["train"], train_decoded = train
+        train_arrays = (tuple(a[:SAMPLE_EXAMPLES] for a in train_decoded) if train_decoded is not None
+                        else sample_arrays(train_files))
+        raw_shape = train_arrays[0].shape[1:]
+        room = CACHE_DECODED_BYTES - (train_decoded[0].nbytes if train_decoded is not None else CACHE_DECODED_BYTES)
+        counts["validation"], eval_decoded = read_records(eval_files, num_classes, "eval", raw_shape, keep_bytes=room)
         _INSPECTED.clear()  # one data set at a time: the sample arrays are a few MB
         _INSPECTED[key] = (counts, train_arrays)
+        if train_decoded is not None and eval_decoded is not None:
+            _DECODED.clear()
+            for files, arrays in ((train_files, train_decoded), (eval_files, eval_decoded)):
+                _DECODED[(_file_key(files), tuple(int(d) for d in raw_shape))] = arrays
     return _INSPECTED[key]
 
 

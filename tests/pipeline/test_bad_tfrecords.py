@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from deeprob_keras.data import encode_example
 from deeprob_keras.recipe import Recipe
-from deeprob_pipeline.tfrecord_data import BadExamplesError, check_records, tfrecord_datasets
+from deeprob_pipeline.tfrecord_data import BadExamplesError, check_records, read_records, tfrecord_datasets
 
 CLASSES = [f"c{i}" for i in range(3)]
 
@@ -156,8 +156,8 @@ def test_records_are_checked_once_per_process_until_a_file_changes(tmp_path, mon
     from deeprob_pipeline import tfrecord_data
 
     checked = []
-    real = tfrecord_data.check_records
-    monkeypatch.setattr(tfrecord_data, "check_records",
+    real = tfrecord_data.read_records
+    monkeypatch.setattr(tfrecord_data, "read_records",
                         lambda files, *a, **k: checked.append(files) or real(files, *a, **k))
     train = _write(tmp_path / "train.gz", _good(12))
     evaluation = _write(tmp_path / "eval.gz", _good(4))
@@ -172,3 +172,34 @@ def test_records_are_checked_once_per_process_until_a_file_changes(tmp_path, mon
     _write(tmp_path / "eval.gz", records)  # another size: read again, and refused
     with pytest.raises(BadExamplesError, match=r"eval\.gz: record 2"):
         tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
+
+
+def test_the_check_keeps_the_decoded_images_only_within_its_byte_budget(tmp_path):
+    records = [encode_example(_image(value=3 * i), i % len(CLASSES)) for i in range(9)]
+    path = _write(tmp_path / "ok.gz", records)
+    count, (images, labels) = read_records([path], len(CLASSES), "train", keep_bytes=9 * 64)
+    assert count == 9 and images.shape == (9, 8, 8, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images[:, 0, 0, 0], 3 * np.arange(9))  # file order
+    np.testing.assert_array_equal(labels, np.arange(9) % len(CLASSES))
+    assert read_records([path], len(CLASSES), "train", keep_bytes=9 * 64 - 1) == (9, None)
+    assert check_records([path], len(CLASSES), "train") == 9
+
+
+def test_each_png_is_decoded_once_when_the_data_fits_in_memory(tmp_path, monkeypatch):
+    from deeprob_pipeline import tfrecord_data
+
+    train = _write(tmp_path / "train.gz", [encode_example(_image(value=i), i % len(CLASSES)) for i in range(20)])
+    evaluation = _write(tmp_path / "eval.gz", _good(5))
+    decodes = []
+    real = tfrecord_data.decode_examples
+    monkeypatch.setattr(tfrecord_data, "decode_examples", lambda *a, **k: decodes.append(a) or real(*a, **k))
+    data = tfrecord_datasets(Recipe(), [train], [evaluation], CLASSES, 4)
+    assert decodes == []  # the check's pass was the only decode: no sample pass, no second full pass
+    seen = np.concatenate([x.numpy() for x, _ in data.train] + [x.numpy() for x, _ in data.validation])
+    assert sorted(np.round(seen.max(axis=(1, 2, 3)) * 255).astype(int).tolist()) == list(range(20))
+    kept = tfrecord_data.decode_records([train], (8, 8, 1))
+    tfrecord_data._DECODED.clear()
+    again = tfrecord_data.decode_records([train], (8, 8, 1))  # decoded afresh, the way it was before
+    assert len(decodes) == 1
+    for a, b in zip(kept, again):
+        np.testing.assert_array_equal(a, b)
