@@ -221,7 +221,9 @@ def summarize(runs):
     return out
 
 
-def write_plot(runs, path):
+def write_plot(runs, path, first=None):
+    """Accuracy against minutes; the 1x and 2x budgets of `first` (the recipe every ratio is against;
+    default: the first run's), drawn only when it has runs here."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -238,12 +240,13 @@ def write_plot(runs, path):
             ax.plot([p["train_seconds"] / 60 for p in points], [p["test_accuracy"] for p in points], color=color,
                     alpha=0.8, label=r["name"] if first and m == 0 else None)
         ax.scatter([minutes[-1]] if minutes else [], [r["final_test_accuracy"]], color=color, marker="*", s=80)
-    if runs:  # the budgets: 1x and 2x the first recipe's (the default's) mean training time in this run
-        budget = float(np.mean([r["train_seconds"] / 60 for r in runs if r["name"] == runs[0]["name"]]))
+    first = first or (runs[0]["name"] if runs else None)
+    if any(r["name"] == first for r in runs):  # 1x and 2x the first recipe's (the default's) mean time in this run
+        budget = float(np.mean([r["train_seconds"] / 60 for r in runs if r["name"] == first]))
         longest = max(r["train_seconds"] / 60 for r in runs)
         for times in (1, 2) if longest > budget else (1,):
             ax.axvline(times * budget, color="C0", linestyle=":", linewidth=1)
-            ax.text(times * budget, 0.9635, f" {times}x {runs[0]['name']}'s time", color="C0", fontsize=8,
+            ax.text(times * budget, 0.9635, f" {times}x {first}'s time", color="C0", fontsize=8,
                     rotation=90, va="top")
     for label, acc in PUBLISHED:
         ax.axhline(acc, color="gray", linestyle="--", linewidth=0.8)
@@ -263,7 +266,9 @@ def write_plot(runs, path):
 def write_report(data, out):
     runs = data["runs"]
     s = summarize(runs)
-    first = next(iter(s.values()), None)
+    # Every ratio is against the first recipe of the command (`first`), never against another recipe
+    # that happens to come first because the first has no run here yet.
+    first = s.get(data["first"]) if data.get("first") else next(iter(s.values()), None)
     lines = ["# Time to accuracy on Fashion-MNIST (2 CPU cores)", "",
              "Each recipe trained on all 54,000 training images (6,000 held out for validation, which chose "
              "every setting), tested on the 10,000 test images after every epoch through the model the recipe "
@@ -282,15 +287,16 @@ def write_report(data, out):
             r = v["reach"][str(t)]
             reach.append(f"{r['minutes']:.1f} min ({r['reached']}/{r['n']})" if r["minutes"] is not None
                          else f"not reached (0/{r['n']})")
-        ratio = v["train_minutes"] / first["train_minutes"] if first else float("nan")
+        ratio = f"{v['train_minutes'] / first['train_minutes']:.2f}x" if first else f"no run of {data['first']}"
         robust = v.get("median_epoch_minutes")
-        robust_ratio = robust / first["median_epoch_minutes"] if robust and first.get("median_epoch_minutes") else None
+        robust_ratio = robust / first["median_epoch_minutes"] if robust and first and first.get(
+            "median_epoch_minutes") else None
         robust_cells = (f"{robust:.1f} min | {robust_ratio:.2f}x" if robust_ratio is not None else "? | ?")
         flops = f"{v['train_flops_per_example'] / 1e6:.0f}" if v["train_flops_per_example"] else "?"
         val = f"{v['val_mean']:.4f}" if v.get("val_mean") is not None else "not recorded"
         members = f" ({v['members']} models)" if v.get("members", 1) > 1 else ""
         lines.append(f"| {name}{members} | {v['n']} | {v['mean']:.4f}{spread} | {val} | "
-                     f"{v['train_minutes']:.1f} min | {ratio:.2f}x | {robust_cells} | {v['epochs']} | "
+                     f"{v['train_minutes']:.1f} min | {ratio} | {robust_cells} | {v['epochs']} | "
                      + " | ".join(reach) + f" | {flops} |")
     lines += ["", "Time to a threshold: mean over the seeds that reached it (how many in brackets). Median "
               "epoch x epochs: the training time without the minutes a shared machine steals now and then "
@@ -479,7 +485,8 @@ def main(argv=None):
     # Runs made with other overrides (e.g. a smoke run's --epochs) stay in the JSON file; the report and the
     # plot show only the runs made with this invocation's overrides, so nothing mixes and nothing is lost.
     def matching():
-        return dict(data, runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides],
+        return dict(data, first=names[args.recipes[0]],
+                    runs=[r for r in data["runs"] if r.get("overrides", {}) == overrides],
                     replaced=[r for r in data.get("replaced", []) if r.get("overrides", {}) == overrides],
                     step_costs=[m for m in data.get("step_costs", []) if m.get("overrides", {}) == overrides])
 
@@ -504,7 +511,7 @@ def main(argv=None):
                 json.dump(data, f, indent=1)
             shown = matching()
             write_report(shown, args.out)
-            write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png")
+            write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png", shown["first"])
     if args.step_cost:
         print(f"time_to_accuracy: timing the training steps side by side ({args.step_cost[0]} steps, "
               f"{args.step_cost[1]} rounds)", flush=True)
@@ -514,7 +521,7 @@ def main(argv=None):
     shown = matching()
     if shown["runs"]:
         write_report(shown, args.out)
-        write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png")
+        write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png", shown["first"])
         print(open(args.out).read())
     return 0
 

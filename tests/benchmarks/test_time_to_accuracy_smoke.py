@@ -271,3 +271,31 @@ def test_the_machine_cell_names_the_cpu_its_bfloat16_and_the_precision_or_says_n
     assert bench._machine_cell(intel) == "Intel Xeon (no bfloat16 instructions), float32"
     assert bench._machine_cell(amd) == "AMD EPYC (bfloat16 instructions), mixed_bfloat16"
     assert bench._machine_cell({}) == "not recorded"  # runs made before the field existed
+
+
+def test_ratios_are_against_the_first_recipe_and_say_so_when_it_has_no_run(tmp_path, monkeypatch):
+    bench = _load()
+    default = _recipe(tmp_path / "a.yaml", "tiny_default", "none")
+    fast = _recipe(tmp_path / "b.yaml", "tiny_fast", "none")
+    out = tmp_path / "tta.md"
+    monkeypatch.setattr(bench, "run_one", lambda path, seed, work_dir, overrides: _fake_run("tiny_fast", seed, {}, 0.7))
+    plotted = []
+    monkeypatch.setattr(bench, "write_plot", lambda runs, path, first=None: plotted.append(first))
+    bench.main(["--recipes", default, fast, "--seeds", "0", "--only", "tiny_fast:0", "--out", str(out),
+                "--work-dir", str(tmp_path / "runs")])
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| tiny_fast |"))
+    assert "no run of tiny_default" in row and "1.00x" not in row  # not a ratio against itself
+    assert plotted and set(plotted) == {"tiny_default"}
+    data = json.loads((tmp_path / "tta.json").read_text())
+    data["runs"].append(dict(_fake_run("tiny_default", 0, {}, 0.6), train_seconds=30.0))
+    (tmp_path / "tta.json").write_text(json.dumps(data))
+    bench.main(["--recipes", default, fast, "--seeds", "0", "--out", str(out), "--work-dir", str(tmp_path / "runs")])
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| tiny_fast |"))
+    assert "| 2.00x |" in row  # 60 s against the default's 30 s
+
+
+def test_the_plot_draws_the_budget_of_the_named_first_recipe(tmp_path):
+    bench = _load()
+    runs = [_fake_run("tiny_fast", 0, {}, 0.7)]
+    assert os.path.exists(bench.write_plot(runs, str(tmp_path / "a.png"), first="tiny_default"))  # no budget line
+    assert os.path.exists(bench.write_plot(runs, str(tmp_path / "b.png")))
