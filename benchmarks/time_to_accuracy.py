@@ -291,7 +291,8 @@ def write_report(data, out):
         robust = v.get("median_epoch_minutes")
         robust_ratio = robust / first["median_epoch_minutes"] if robust and first and first.get(
             "median_epoch_minutes") else None
-        robust_cells = (f"{robust:.1f} min | {robust_ratio:.2f}x" if robust_ratio is not None else "? | ?")
+        robust_cells = (f"{robust:.1f} min | " if robust else "? | ") + (
+            f"{robust_ratio:.2f}x" if robust_ratio is not None else "?" if first else f"no run of {data['first']}")
         flops = f"{v['train_flops_per_example'] / 1e6:.0f}" if v["train_flops_per_example"] else "?"
         val = f"{v['val_mean']:.4f}" if v.get("val_mean") is not None else "not recorded"
         members = f" ({v['members']} models)" if v.get("members", 1) > 1 else ""

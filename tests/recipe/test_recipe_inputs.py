@@ -201,17 +201,24 @@ def test_the_18_epoch_candidate_is_the_fast_recipe_but_for_its_epochs():
     assert fast18 == fast
 
 
-@pytest.mark.parametrize("name, widths, epochs, members", [
-    ("fashion_mnist_fast_4stage14.yaml", [16, 48, 96, 192], 14, 1),
-    ("fashion_mnist_fast_4stage26.yaml", [16, 48, 96, 192], 26, 1),
-    ("fashion_mnist_fast_4stage13x2.yaml", [16, 48, 96, 192], 13, 2),
-    ("fashion_mnist_fast_4stage_wide14.yaml", [16, 64, 128, 256], 14, 1),
-    ("fashion_mnist_fast_4stage_wide28.yaml", [16, 64, 128, 256], 28, 1),
+@pytest.mark.parametrize("name, widths, epochs, members, first_stage_blocks", [
+    ("fashion_mnist_fast_4stage14.yaml", [16, 48, 96, 192], 14, 1, None),
+    ("fashion_mnist_fast_4stage26.yaml", [16, 48, 96, 192], 26, 1, None),
+    ("fashion_mnist_fast_4stage13x2.yaml", [16, 48, 96, 192], 13, 2, None),
+    ("fashion_mnist_fast_4stage_wide10.yaml", [16, 64, 128, 256], 10, 1, None),
+    ("fashion_mnist_fast_4stage_wide12.yaml", [16, 64, 128, 256], 12, 1, None),
+    ("fashion_mnist_fast_4stage_wide14.yaml", [16, 64, 128, 256], 14, 1, None),
+    ("fashion_mnist_fast_4stage_wide22.yaml", [16, 64, 128, 256], 22, 1, None),
+    ("fashion_mnist_fast_4stage_wide24.yaml", [16, 64, 128, 256], 24, 1, None),
+    ("fashion_mnist_fast_4stage_wide28.yaml", [16, 64, 128, 256], 28, 1, None),
+    ("fashion_mnist_fast_4stage_wide_stem12.yaml", [16, 64, 128, 256], 12, 1, 0),
+    ("fashion_mnist_fast_4stage_wide_stem25.yaml", [16, 64, 128, 256], 25, 1, 0),
 ])
-def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_say(name, widths, epochs, members):
+def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_say(name, widths, epochs, members,
+                                                                                  first_stage_blocks):
     # The time-to-accuracy candidates are copies of fashion_mnist_fast_4stage15.yaml (recipes have no
-    # inheritance): each may change only its width, epochs and ensemble size, or the comparison is not
-    # the one its comment describes.
+    # inheritance): each may change only its width, first stage's depth, epochs and ensemble size, or the
+    # comparison is not the one its comment describes.
     from deeprob_keras.recipe.validation import to_dict
 
     base = to_dict(load_recipe(os.path.join(ROOT, "recipes", "fashion_mnist_fast_4stage15.yaml")))
@@ -219,9 +226,11 @@ def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_sa
     assert other["name"] == name[:-len(".yaml")]
     assert (other["model"]["widths"], other["training"]["epochs"]) == (widths, epochs)
     assert other["training"]["ensemble_members"] == members
+    assert other["model"]["first_stage_blocks"] == first_stage_blocks
     for d in (base, other):
         d.pop("name")
         d["model"].pop("widths")
+        d["model"].pop("first_stage_blocks")
         d["training"].pop("epochs")
         d["training"].pop("ensemble_members")
     assert other == base
