@@ -17,7 +17,7 @@ from tfx.components.tuner.component import TunerFnResult
 from deeprob_keras.quiet import verbose_requested
 from deeprob_keras.recipe import recipe_from_dict
 from deeprob_keras.training import export_saved_model, train_recipe
-from deeprob_keras.tuning import apply_hyperparameters
+from deeprob_keras.tuning import apply_hyperparameters, tuner_seed
 from deeprob_keras.tuning.hypermodel import RecipeHyperModel
 from deeprob_pipeline.tfrecord_data import expand_patterns, sample_arrays, tfrecord_datasets
 
@@ -137,7 +137,7 @@ def tuner_fn(fn_args):
                                   log_prefix="deeprob pipeline: Tuner trial", name="deeprob_recipe")
     tuner = PipelineRandomSearch(
         hypermodel, objective="val_accuracy", max_trials=int(config.get("tuner_trials", 2)),
-        seed=recipe.seed, directory=fn_args.working_dir, project_name="deeprob_random_search",
+        seed=tuner_seed(recipe.seed), directory=fn_args.working_dir, project_name="deeprob_random_search",
         overwrite=True)
     return TunerFnResult(tuner=tuner, fit_kwargs={"verbose": 2})
 

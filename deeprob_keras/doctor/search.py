@@ -30,6 +30,7 @@ from deeprob_keras.recipe import SearchParam, with_overrides
 from deeprob_keras.training import load_recipe_datasets
 from deeprob_keras.training.plan import global_batch_size
 from deeprob_keras.tuning.hypermodel import RecipeHyperModel
+from deeprob_keras.tuning.search_space import tuner_seed
 
 SEARCHES = ("grid", "random")
 WEIGHT_DECAYS = (1e-4, 1e-5, 0.0)
@@ -164,7 +165,8 @@ def coarse_search(recipe, out_dir, center_lr=None, search="random", trials=6, ep
     tuner_class = _printing(keras_tuner.GridSearch if search == "grid" else keras_tuner.RandomSearch)
     tuner = tuner_class(
         RecipeHyperModel(base, space, datasets, epochs=epochs, strategy=strategy), objective="val_accuracy",
-        max_trials=trials, seed=recipe.seed, directory=os.path.abspath(out_dir), project_name=f"{search}_search",
+        max_trials=trials, seed=tuner_seed(recipe.seed), directory=os.path.abspath(out_dir),
+        project_name=f"{search}_search",
         overwrite=True, total=trials)
     print(f"[step 4] {search} search (KerasTuner {tuner_class.__bases__[0].__name__}): up to {trials} trials x "
           f"{epochs} epoch(s) on {datasets.num_examples['train']} examples; space: "

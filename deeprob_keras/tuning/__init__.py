@@ -1,6 +1,7 @@
 """Hyperparameter search over a recipe's `search_space` (KerasTuner)."""
 
-from deeprob_keras.tuning.search_space import apply_hyperparameters, define_hyperparameters, validate_search_space
+from deeprob_keras.tuning.search_space import (apply_hyperparameters, define_hyperparameters, tuner_seed,
+                                               validate_search_space)
 
 
 def __getattr__(name):

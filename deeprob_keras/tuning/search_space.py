@@ -112,3 +112,18 @@ def apply_hyperparameters(recipe, values):
     if not values:
         return recipe
     return with_overrides(recipe, dict(values))
+
+
+def tuner_seed(seed):
+    """The seed to give a KerasTuner tuner for a recipe's `seed`: `seed + 1`.
+
+    KerasTuner's oracles take a false seed as none (`seed or random.randint(1, 10000)`), so a recipe's
+    default seed 0, passed as is, drew other trials on every run. Shifted by one, every recipe seed,
+    0 included, draws the same trials each run, and two recipe seeds never share a tuner seed.
+
+    >>> tuner_seed(0), tuner_seed(41)
+    (1, 42)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"tuner_seed: expected a non-negative integer seed. Received: {seed!r}")
+    return seed + 1

@@ -118,3 +118,23 @@ def test_random_search_trials_produce_distinct_valid_recipes():
         assert 32 <= recipe.training.batch_size <= 256 and isinstance(recipe.training.batch_size, int)
         seen.add(round(math.log10(recipe.optimizer.learning_rate), 6))
     assert len(seen) == 5
+
+
+def test_tuner_seed_makes_seed_0_draw_the_same_trials_every_run():
+    import keras_tuner
+
+    from deeprob_keras.tuning import tuner_seed
+
+    def first_draws(seed):
+        oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=3, seed=seed)
+        oracle.hyperparameters.Float("lr", 1e-3, 1.0, sampling="log")
+        return [oracle.populate_space(str(i))["values"]["lr"] for i in range(3)]
+
+    assert tuner_seed(0) == 1 and tuner_seed(7) == 8
+    assert first_draws(tuner_seed(0)) == first_draws(tuner_seed(0))
+    assert first_draws(tuner_seed(0)) != first_draws(tuner_seed(1))
+    # What it guards against: KerasTuner takes seed 0 as no seed at all.
+    assert keras_tuner.oracles.RandomSearchOracle(objective="val_accuracy", max_trials=1, seed=0).seed != 0
+    for bad in (-1, 1.5, True, None):
+        with pytest.raises(ValueError, match="non-negative integer seed"):
+            tuner_seed(bad)
