@@ -92,7 +92,7 @@ def read_records(files, num_classes, split, image_shape=None, keep_bytes=0):
     """
     total = 0
     expected = tuple(image_shape) if image_shape is not None else None
-    kept, kept_bytes = ([], []), 0
+    kept_images, kept_labels, kept_bytes = [], [], 0
     for path in files:
         n = 0
         # padded_batch: a record of another shape still batches, and is then named below.
@@ -115,9 +115,10 @@ def read_records(files, num_classes, split, image_shape=None, keep_bytes=0):
                         f"{path}: record {n + i}: feature '{LABEL_KEY}' = {int(labels[i])} is outside the "
                         f"{num_classes} classes [0, {num_classes - 1}]" + (" (missing label)" if labels[i] == -1 else ""))
                 n += len(labels)
-                if kept is not None:
-                    kept_bytes += images.shape.num_elements()
-                    kept = (kept[0] + [images.numpy()], kept[1] + [labels]) if kept_bytes <= keep_bytes else None
+                kept_bytes += images.shape.num_elements()
+                if kept_bytes <= keep_bytes:
+                    kept_images.append(images.numpy())
+                    kept_labels.append(labels)
         except tf.errors.DataLossError as err:
             raise BadExamplesError(f"{path}: truncated or corrupted TFRecord after {n} readable records "
                                    f"({err.message.strip().splitlines()[0]})") from None
@@ -131,8 +132,7 @@ def read_records(files, num_classes, split, image_shape=None, keep_bytes=0):
         total += n
     if total == 0:
         raise BadExamplesError(f"the {split} split is empty: no records in {list(files)}")
-    arrays = (np.concatenate(kept[0]), np.concatenate(kept[1]).astype(np.int64)) if kept is not None else None
-    return total, arrays
+    return total, ((np.concatenate(kept_images), np.concatenate(kept_labels)) if kept_bytes <= keep_bytes else None)
 
 
 def sample_arrays(files, limit=SAMPLE_EXAMPLES):
@@ -170,7 +170,7 @@ def inspect_records(train_files, eval_files, num_classes):
         train_arrays = (tuple(a[:SAMPLE_EXAMPLES] for a in train_decoded) if train_decoded is not None
                         else sample_arrays(train_files))
         raw_shape = train_arrays[0].shape[1:]
-        room = CACHE_DECODED_BYTES - (train_decoded[0].nbytes if train_decoded is not None else CACHE_DECODED_BYTES)
+        room = CACHE_DECODED_BYTES - train_decoded[0].nbytes if train_decoded is not None else 0
         counts["validation"], eval_decoded = read_records(eval_files, num_classes, "eval", raw_shape, keep_bytes=room)
         _INSPECTED.clear()  # one data set at a time: the sample arrays are a few MB
         _INSPECTED[key] = (counts, train_arrays)
