@@ -9,7 +9,8 @@ from deeprob_keras.transfer import build_transfer_model
 # MODEL_NAMES (checked here, at import).
 MODELS = Registry("model.name", {
     "small_resnet": lambda recipe, input_shape, num_classes: small_resnet(
-        input_shape, num_classes, recipe.model, recipe.regularization),
+        input_shape, num_classes, recipe.model, recipe.regularization,
+        progressive_resize=recipe.training.progressive_resize_min is not None),
     "mlp": lambda recipe, input_shape, num_classes: mlp(input_shape, num_classes, recipe.model, recipe.regularization),
     "backbone": build_transfer_model,
 }, declared=MODEL_NAMES)

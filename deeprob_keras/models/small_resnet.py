@@ -10,6 +10,7 @@ import keras
 
 from deeprob_keras.layers import FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates
 from deeprob_keras.layers.heads import classifier_head
+from deeprob_keras.layers.progressive_resize import ProgressiveResize
 from deeprob_keras.recipe.choices import POOLING_NAMES
 from deeprob_keras.registry import Registry
 
@@ -63,8 +64,12 @@ def stage_blocks(spec, stage):
     return spec.blocks_per_stage
 
 
-def small_resnet(input_shape, num_classes, spec, regularization=None, name="small_resnet"):
-    """Builds the recipe's ResNet (see `ModelSpec`); outputs class probabilities."""
+def small_resnet(input_shape, num_classes, spec, regularization=None, name="small_resnet", progressive_resize=False):
+    """Builds the recipe's ResNet (see `ModelSpec`); outputs class probabilities.
+
+    `progressive_resize`: a `ProgressiveResize` layer first (named `progressive_resize`), which a
+    `ProgressiveResizing` callback sets each epoch; the identity outside training.
+    """
     regularizer = kernel_regularizer(regularization.penalty, regularization.l1, regularization.l2) \
         if regularization is not None else None
     blocks = [stage_blocks(spec, stage) for stage in range(len(spec.widths))]
@@ -74,7 +79,8 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
     else:
         rates = [spec.stochastic_depth] * num_blocks
     inputs = keras.Input(shape=input_shape, name="images")
-    x = _conv_bn(inputs, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum)
+    x = ProgressiveResize(name="progressive_resize")(inputs) if progressive_resize else inputs
+    x = _conv_bn(x, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum)
     pool = POOLINGS[spec.pooling]
     block = 0
     for stage, filters in enumerate(spec.widths):

@@ -154,6 +154,11 @@ class TrainingSpec:
                               "auto: mixed_bfloat16 on a CPU with bfloat16 instructions and no GPU, else float32")
     ensemble_members: int = spec(1, range=(1, 32), doc="N independently trained models (seeds seed..seed+N-1)")
     steps_per_execution: int = spec(1, range=(1, None))
+    progressive_resize_min: Optional[int] = spec(
+        None, range=(1, None), doc="progressive resizing: the image side epoch 0 trains at, rising linearly to full "
+                                   "size at progressive_resize_epochs (None = off; validation and test at full size)")
+    progressive_resize_epochs: int = spec(0, range=(0, None), doc="progressive resizing: the first epoch at full size "
+                                                                  "(a run gets at most 3/4 of its epochs)")
 
 
 @dataclasses.dataclass
@@ -228,6 +233,15 @@ class Recipe:
         if self.model.first_stage_blocks is not None and self.model.name != "small_resnet":
             raise ValueError("model.first_stage_blocks needs model.name: small_resnet. "
                              f"Received: name={self.model.name!r}, first_stage_blocks={self.model.first_stage_blocks}")
+        tr = self.training
+        if (tr.progressive_resize_min is None) != (tr.progressive_resize_epochs == 0):
+            raise ValueError("progressive resizing needs training.progressive_resize_min and "
+                             "training.progressive_resize_epochs >= 1 together. Received: "
+                             f"progressive_resize_min={tr.progressive_resize_min}, "
+                             f"progressive_resize_epochs={tr.progressive_resize_epochs}")
+        if tr.progressive_resize_min is not None and self.model.name != "small_resnet":
+            raise ValueError("training.progressive_resize_min needs model.name: small_resnet (a convolutional "
+                             f"network that takes any image size). Received: name={self.model.name!r}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
         self._validate_cross_fields()
@@ -265,6 +279,10 @@ class Recipe:
                     raise ValueError(
                         f"augmentation.{key} must be smaller than the image side ({side} for data.dataset="
                         f"{self.data.dataset!r}). Received: {key}={shift}")
+            if (self.training.progressive_resize_min or 0) > side:
+                raise ValueError(
+                    f"training.progressive_resize_min must be <= the image side ({side} for data.dataset="
+                    f"{self.data.dataset!r}). Received: progressive_resize_min={self.training.progressive_resize_min}")
             outside = sorted({c for c in self.data.classes or () if c >= num_classes})
             if outside:
                 raise ValueError(

@@ -30,12 +30,16 @@ up. Searches that want a constant learning rate (the doctor) set
 
 import dataclasses
 import math
+from typing import Optional
 
 from deeprob_keras.recipe import with_overrides
 from deeprob_keras.schedules.scaling import linear_scaling_rule
 from deeprob_keras.transfer.fine_tuning import transfer_learning_rate
 
 MAX_WARMUP_FRACTION = 0.25
+# Progressive resizing: at least the last quarter of a run's epochs train at full size, however the run is
+# shortened (the CLI's --epochs, the TFX pipeline's shorter runs).
+MAX_RESIZE_RAMP_FRACTION = 0.75
 LABEL_FORMS = ("sparse", "one_hot")
 # What a phase trains: everything, the new head only (backbone frozen), or the head and the
 # backbone above transfer.freeze_fraction / freeze_until.
@@ -80,6 +84,17 @@ def fitted_warmup_epochs(warmup_epochs, epochs):
         raise ValueError(f"Expected a number >= 0 for `warmup_epochs`. Received: warmup_epochs={warmup_epochs!r}")
     epochs = _positive_int("epochs", epochs)
     return float(min(warmup_epochs, MAX_WARMUP_FRACTION * epochs))
+
+
+def fitted_resize_ramp(ramp_epochs, epochs):
+    """The first epoch at full size a run of `epochs` epochs gets: `min(ramp_epochs, floor(0.75 * epochs))`.
+
+    Example:
+
+    >>> fitted_resize_ramp(14, 28), fitted_resize_ramp(14, 4)
+    (14, 3)
+    """
+    return min(int(ramp_epochs), int(MAX_RESIZE_RAMP_FRACTION * _positive_int("epochs", epochs)))
 
 
 def label_form(recipe):
@@ -147,6 +162,13 @@ def plan_phases(recipe, global_batch):
     return tuple(phases)
 
 
+def _progressive_resize(training, epochs):
+    if training.progressive_resize_min is None:
+        return None
+    ramp = fitted_resize_ramp(training.progressive_resize_epochs, epochs)
+    return (training.progressive_resize_min, ramp) if ramp > 0 else None
+
+
 @dataclasses.dataclass(frozen=True)
 class RunPlan:
     """What a training run derives from its recipe, computed once (see the module docstring).
@@ -165,6 +187,8 @@ class RunPlan:
         member_seeds: one seed per ensemble member.
         phases: the run's phases (`plan_phases`): one for most recipes, two
             (feature extraction, fine-tuning) for `transfer.mode: two_phase`.
+        progressive_resize: `(min_size, ramp_epochs)` of progressive resizing
+            (`ramp_epochs` fitted to the run: `fitted_resize_ramp`), or None.
 
     Example:
 
@@ -184,6 +208,7 @@ class RunPlan:
     seed: int
     member_seeds: tuple
     phases: tuple
+    progressive_resize: Optional[tuple] = None
 
     @classmethod
     def from_recipe(cls, recipe, num_train_examples, replicas=1, batch_size=None):
@@ -214,6 +239,7 @@ class RunPlan:
             seed=recipe.seed,
             member_seeds=tuple(recipe.seed + i for i in range(n)),
             phases=plan_phases(recipe, global_batch),
+            progressive_resize=_progressive_resize(recipe.training, epochs),
         )
 
     @property

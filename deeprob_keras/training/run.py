@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from deeprob_keras.augment import build_augmentation
 from deeprob_keras.augment import TestTimeAugmentation
-from deeprob_keras.callbacks import NonFiniteLossStop, SnapshotEnsemble, build_callbacks, finalize_ema
+from deeprob_keras.callbacks import (NonFiniteLossStop, ProgressiveResizing, SnapshotEnsemble, build_callbacks,
+                                     finalize_ema)
 from deeprob_keras.ensembles import Ensemble
 from deeprob_keras.layers import MCAverage
 from deeprob_keras.data import load_datasets
@@ -66,7 +67,9 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
     snapshot_steps = None
     if recipe.callbacks.snapshots:
         snapshot_steps = schedule_snapshot_steps(plan.schedule_spec(recipe.schedule), steps_per_epoch, plan.epochs)
-    callbacks = [EpochTimer()] + build_callbacks(
+    # Progressive resizing first: its epoch end restores full size before anything saves the model.
+    resizing = [ProgressiveResizing(*plan.progressive_resize)] if plan.progressive_resize else []
+    callbacks = [EpochTimer()] + resizing + build_callbacks(
         recipe.callbacks, out_dir, recipe.optimizer, snapshot_steps=snapshot_steps) + datasets.callbacks() + list(
         extra_callbacks)
     if verbose:

@@ -201,21 +201,22 @@ def test_the_18_epoch_candidate_is_the_fast_recipe_but_for_its_epochs():
     assert fast18 == fast
 
 
-@pytest.mark.parametrize("name, widths, epochs, members, first_stage_blocks", [
-    ("fashion_mnist_fast_4stage14.yaml", [16, 48, 96, 192], 14, 1, None),
-    ("fashion_mnist_fast_4stage26.yaml", [16, 48, 96, 192], 26, 1, None),
-    ("fashion_mnist_fast_4stage13x2.yaml", [16, 48, 96, 192], 13, 2, None),
-    ("fashion_mnist_fast_4stage_wide10.yaml", [16, 64, 128, 256], 10, 1, None),
-    ("fashion_mnist_fast_4stage_wide12.yaml", [16, 64, 128, 256], 12, 1, None),
-    ("fashion_mnist_fast_4stage_wide14.yaml", [16, 64, 128, 256], 14, 1, None),
-    ("fashion_mnist_fast_4stage_wide22.yaml", [16, 64, 128, 256], 22, 1, None),
-    ("fashion_mnist_fast_4stage_wide24.yaml", [16, 64, 128, 256], 24, 1, None),
-    ("fashion_mnist_fast_4stage_wide28.yaml", [16, 64, 128, 256], 28, 1, None),
-    ("fashion_mnist_fast_4stage_wide_stem12.yaml", [16, 64, 128, 256], 12, 1, 0),
-    ("fashion_mnist_fast_4stage_wide_stem25.yaml", [16, 64, 128, 256], 25, 1, 0),
+@pytest.mark.parametrize("name, widths, epochs, members, first_stage_blocks, resize", [
+    ("fashion_mnist_fast_4stage14.yaml", [16, 48, 96, 192], 14, 1, None, None),
+    ("fashion_mnist_fast_4stage26.yaml", [16, 48, 96, 192], 26, 1, None, None),
+    ("fashion_mnist_fast_4stage13x2.yaml", [16, 48, 96, 192], 13, 2, None, None),
+    ("fashion_mnist_fast_4stage_wide10.yaml", [16, 64, 128, 256], 10, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide12.yaml", [16, 64, 128, 256], 12, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide14.yaml", [16, 64, 128, 256], 14, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide22.yaml", [16, 64, 128, 256], 22, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide24.yaml", [16, 64, 128, 256], 24, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide28.yaml", [16, 64, 128, 256], 28, 1, None, None),
+    ("fashion_mnist_fast_4stage_wide_stem12.yaml", [16, 64, 128, 256], 12, 1, 0, None),
+    ("fashion_mnist_fast_4stage_wide_stem25.yaml", [16, 64, 128, 256], 25, 1, 0, None),
+    ("fashion_mnist_fast_4stage_wide_pr26.yaml", [16, 64, 128, 256], 26, 1, None, (16, 14)),
 ])
 def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_say(name, widths, epochs, members,
-                                                                                  first_stage_blocks):
+                                                                                  first_stage_blocks, resize):
     # The time-to-accuracy candidates are copies of fashion_mnist_fast_4stage15.yaml (recipes have no
     # inheritance): each may change only its width, first stage's depth, epochs and ensemble size, or the
     # comparison is not the one its comment describes.
@@ -227,7 +228,11 @@ def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_sa
     assert (other["model"]["widths"], other["training"]["epochs"]) == (widths, epochs)
     assert other["training"]["ensemble_members"] == members
     assert other["model"]["first_stage_blocks"] == first_stage_blocks
+    assert (other["training"]["progressive_resize_min"], other["training"]["progressive_resize_epochs"]) == (
+        resize or (None, 0))
     for d in (base, other):
+        d["training"].pop("progressive_resize_min")
+        d["training"].pop("progressive_resize_epochs")
         d.pop("name")
         d["model"].pop("widths")
         d["model"].pop("first_stage_blocks")

@@ -59,6 +59,15 @@ def test_round_trip_through_yaml(tmp_path):
     ({"search_space": [{"name": "optimizer.learning_rate", "kind": "bool"}]}, r"recipe\.search_space\[0\]\.kind: expected one of"),
     ({"search_space": {"lr": 1}}, r"recipe\.search_space: expected list of SearchParam"),
     ([1, 2], r"recipe: expected a mapping"),
+    ({"training": {"progressive_resize_min": 16}}, r"needs training\.progressive_resize_min and "
+                                                   r"training\.progressive_resize_epochs >= 1 together"),
+    ({"training": {"progressive_resize_epochs": 5}}, r"progressive_resize_min=None, progressive_resize_epochs=5"),
+    ({"training": {"progressive_resize_min": 0, "progressive_resize_epochs": 5}},
+     r"recipe\.training\.progressive_resize_min: expected a value in \[1, inf\]"),
+    ({"training": {"progressive_resize_min": 29, "progressive_resize_epochs": 5}},
+     r"progressive_resize_min must be <= the image side \(28 for data\.dataset='fashion_mnist'\)"),
+    ({"model": {"name": "mlp"}, "training": {"progressive_resize_min": 16, "progressive_resize_epochs": 5}},
+     r"progressive_resize_min needs model\.name: small_resnet"),
 ])
 def test_bad_recipes_name_the_key_and_value(data, message):
     with pytest.raises(RecipeError, match=message):

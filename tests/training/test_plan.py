@@ -111,6 +111,19 @@ def test_one_warmup_policy():
     assert recipe.schedule.warmup_epochs == 1.0   # the recipe itself is not changed
 
 
+def test_progressive_resize_ramp_is_fitted_to_the_run():
+    from deeprob_keras.training.plan import MAX_RESIZE_RAMP_FRACTION, fitted_resize_ramp
+
+    assert MAX_RESIZE_RAMP_FRACTION == 0.75
+    assert fitted_resize_ramp(14, 28) == 14      # fits: kept
+    assert fitted_resize_ramp(14, 4) == 3        # shortened run: the last quarter still at full size
+    recipe = with_overrides(load_recipe(DEFAULT), {"training.progressive_resize_min": 16,
+                                                   "training.progressive_resize_epochs": 10})
+    assert RunPlan.from_recipe(recipe, 1000).progressive_resize == (16, 10)
+    assert RunPlan.from_recipe(with_overrides(recipe, {"training.epochs": 1}), 1000).progressive_resize is None
+    assert RunPlan.from_recipe(load_recipe(DEFAULT), 1000).progressive_resize is None
+
+
 def test_build_compiled_model_uses_the_plan():
     import tensorflow as tf
 

@@ -137,3 +137,34 @@ def test_independent_members_are_averaged(tmp_path):
                                atol=1e-5)
     assert len(result.metrics["member_test_accuracy"]) == 2
     assert os.path.exists(os.path.join(str(tmp_path), "member_1", "history.csv"))
+
+
+class _SizeAtEachEpoch:
+    """Records the ProgressiveResize layer's size at each epoch's first batch (a Keras callback)."""
+
+    def __new__(cls):
+        import keras
+
+        class Record(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.sizes = []
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if batch == 0:
+                    self.sizes.append(int(self.model.get_layer("progressive_resize").size.numpy()[0]))
+
+        return Record()
+
+
+def test_progressive_resizing_from_the_recipe(tmp_path):
+    record = _SizeAtEachEpoch()
+    recipe = with_overrides(Recipe(name="switches"), {
+        **SMALL, "training.epochs": 4, "training.progressive_resize_min": 14,
+        "training.progressive_resize_epochs": 2, "augmentation.tta": "flip"})
+    result = train_recipe(recipe, str(tmp_path), verbose=0, extra_callbacks=[record], export=False)
+    assert record.sizes == [14, 21, 28, 28]
+    assert result.metrics["plan"]["progressive_resize"] == [14, 2] or \
+        tuple(result.metrics["plan"]["progressive_resize"]) == (14, 2)
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
+    assert _build().get_layer("stem_conv") is not None and not _layers(_build(), "ProgressiveResize")
