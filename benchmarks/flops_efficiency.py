@@ -143,16 +143,21 @@ def side_by_side_recipes(recipes, steps=100, rounds=3):
     round times `steps` steps of every recipe in turn (the steady state: a `fit` call's start-up is not
     timed), so that a shared VM's drifting speed touches every recipe alike; the median over rounds is
     kept. Returns {name: {"seconds_per_step", "rounds" (each round's seconds), "parameters",
-    "train_flops_per_example", "batch_size"}}.
+    "train_flops_per_example", "batch_size"}}; a recipe with progressive resizing is also timed at every side
+    its epochs train at below full size ("seconds_per_step_at_side": {side: seconds}, "epoch_sides": the side of
+    each epoch).
     """
     import numpy as np
     import tensorflow as tf
 
+    from deeprob_keras.callbacks.progressive_resizing import progressive_resize_layers
+    from deeprob_keras.layers import progressive_sizes
     from deeprob_keras.models.flops import training_flops_per_example
     from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.training.plan import RunPlan
     from deeprob_keras.training.run import build_compiled_model, load_augmented_datasets
 
-    built = {}
+    built, sides = {}, {}
     for name, (recipe_path, overrides, *rest) in recipes.items():
         strategy = rest[0] if rest and rest[0] is not None else tf.distribute.get_strategy()
         recipe = with_overrides(load_recipe(recipe_path), overrides)
@@ -162,14 +167,31 @@ def side_by_side_recipes(recipes, steps=100, rounds=3):
         source = data.train.repeat()
         model.fit(source, steps_per_epoch=5, epochs=1, verbose=0)  # traced and warm
         built[name] = (model, source, batch)
+        resize = RunPlan.from_recipe(recipe, 1).progressive_resize
+        if resize is not None:
+            layers = progressive_resize_layers(model)
+            sides[name] = (layers, progressive_sizes(resize[0], layers[0].full_shape[0], resize[1],
+                                                     recipe.training.epochs))
     seconds = {name: [] for name in recipes}
+    at_side = {name: {s: [] for s in set(epoch_sides) if s < layers[0].full_shape[0]}
+               for name, (layers, epoch_sides) in sides.items()}
     for _ in range(rounds):
         for name, (model, source, _) in built.items():
             seconds[name].append(1.0 / steady_images_per_second(model, source, steps, batch=1))
-    return {name: {"seconds_per_step": float(np.median(seconds[name])), "rounds": seconds[name],
-                   "parameters": int(model.count_params()),
-                   "train_flops_per_example": int(training_flops_per_example(model)), "batch_size": batch}
-            for name, (model, _, batch) in built.items()}
+            for side in sorted(at_side.get(name, ())):
+                for layer in sides[name][0]:
+                    layer.set_size(side)
+                at_side[name][side].append(1.0 / steady_images_per_second(model, source, steps, batch=1))
+                for layer in sides[name][0]:
+                    layer.set_size(*layer.full_shape)
+    out = {name: {"seconds_per_step": float(np.median(seconds[name])), "rounds": seconds[name],
+                  "parameters": int(model.count_params()),
+                  "train_flops_per_example": int(training_flops_per_example(model)), "batch_size": batch}
+           for name, (model, _, batch) in built.items()}
+    for name, times in at_side.items():
+        out[name]["seconds_per_step_at_side"] = {str(s): float(np.median(t)) for s, t in times.items()}
+        out[name]["epoch_sides"] = sides[name][1]
+    return out
 
 
 def measure_recipe(path, steps):

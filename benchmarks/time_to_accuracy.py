@@ -198,11 +198,40 @@ def median_epoch_seconds(curve):
     return float(np.median(np.diff([0.0] + ends))) if ends else None
 
 
+def epoch_sides(run):
+    """The image side each epoch of `run` trained at when its recipe resizes progressively (else None): the
+    sides its `ProgressiveResizing` callback set, from the recipe file, its overrides and the run plan's ramp."""
+    from deeprob_keras.layers import progressive_sizes
+    from deeprob_keras.recipe import load_recipe, with_overrides
+    from deeprob_keras.recipe.schema import KNOWN_DATASETS
+    from deeprob_keras.training.plan import RunPlan
+
+    path = os.path.join(ROOT, run.get("recipe") or "")
+    if not os.path.isfile(path):
+        return None
+    recipe = with_overrides(load_recipe(path), run.get("overrides", {}))
+    resize = RunPlan.from_recipe(recipe, 1).progressive_resize
+    if resize is None:
+        return None
+    side = recipe.data.image_size or KNOWN_DATASETS[recipe.data.dataset][0]
+    return progressive_sizes(resize[0], side, resize[1], recipe.training.epochs)
+
+
+def mean_train_flops(run, sides):
+    """FLOPs per training image averaged over the epochs: a convolution's work scales with the pixels it sees,
+    so an epoch at side s of an S x S image costs (s / S)^2 of a full-size one (the classifier's few FLOPs aside)."""
+    full = run["train_flops_per_example"]
+    if not full or not sides:
+        return full
+    return int(full * float(np.mean([(s / sides[-1]) ** 2 for s in sides])))
+
+
 def summarize(runs):
     """name -> summary over its seeds (accuracy mean/std, minutes, time to each threshold)."""
     out = {}
     for name in dict.fromkeys(r["name"] for r in runs):
         rs = [r for r in runs if r["name"] == name]
+        sides = epoch_sides(rs[0])
         acc = np.array([r["final_test_accuracy"] for r in rs])
         reach = {}
         for t in THRESHOLDS:
@@ -214,10 +243,13 @@ def summarize(runs):
                      "val_mean": float(np.mean(val)) if None not in val else None,
                      "members": rs[0].get("members", 1),
                      "n": len(rs), "train_minutes": float(np.mean([r["train_seconds"] for r in rs])) / 60,
+                     # Progressive resizing: epochs differ in cost, so a median epoch stands for none of them.
                      "median_epoch_minutes": float(np.mean([median_epoch_seconds(r["curve"]) * len(r["curve"])
-                                                            for r in rs])) / 60 if all(r["curve"] for r in rs) else None,
+                                                            for r in rs])) / 60
+                     if all(r["curve"] for r in rs) and not sides else None,
+                     "epoch_sides": sides,
                      "epochs": rs[0]["epochs"], "reach": reach, "parameters": rs[0]["parameters"],
-                     "train_flops_per_example": rs[0]["train_flops_per_example"]}
+                     "train_flops_per_example": mean_train_flops(rs[0], sides)}
     return out
 
 
@@ -291,7 +323,8 @@ def write_report(data, out):
         robust = v.get("median_epoch_minutes")
         robust_ratio = robust / first["median_epoch_minutes"] if robust and first and first.get(
             "median_epoch_minutes") else None
-        robust_cells = (f"{robust:.1f} min | " if robust else "? | ") + (
+        robust_cells = "n/a (epochs differ in cost) | n/a" if v.get("epoch_sides") else (
+            f"{robust:.1f} min | " if robust else "? | ") + (
             f"{robust_ratio:.2f}x" if robust_ratio is not None else "?" if first else f"no run of {data['first']}")
         flops = f"{v['train_flops_per_example'] / 1e6:.0f}" if v["train_flops_per_example"] else "?"
         val = f"{v['val_mean']:.4f}" if v.get("val_mean") is not None else "not recorded"
@@ -302,7 +335,9 @@ def write_report(data, out):
     lines += ["", "Time to a threshold: mean over the seeds that reached it (how many in brackets). Median "
               "epoch x epochs: the training time without the minutes a shared machine steals now and then "
               "(single epochs here sometimes take 2x the median with nothing else running); both budgets "
-              "are given, the wall time is the one the issue's targets use.", "",
+              "are given, the wall time is the one the issue's targets use. A recipe with progressive resizing "
+              "trains its early epochs on smaller images: its FLOPs are the mean over its epochs, and it has no "
+              "median epoch.", "",
               "| run | final test accuracy | without TTA | its members alone, without TTA | training time | "
               "load average before → after (1, 5, 15 min) | CPU, precision trained in |",
               "|---|---:|---:|---|---:|---|---|"]
@@ -351,6 +386,11 @@ def step_cost_budgets(measurement):
     on a machine that holds still (validation and per-epoch work aside)."""
     rows = measurement["recipes"]
     cost = {n: r["seconds_per_step"] / r["batch_size"] * r["epochs"] for n, r in rows.items()}
+    for n, r in rows.items():  # progressive resizing: each epoch at the cost of its side (x ensemble members)
+        if r.get("epoch_sides"):
+            members = r["epochs"] // len(r["epoch_sides"])
+            step = {**r["seconds_per_step_at_side"], str(max(r["epoch_sides"])): r["seconds_per_step"]}
+            cost[n] = members * sum(step[str(s)] for s in r["epoch_sides"]) / r["batch_size"]
     first = cost[next(iter(rows))]
     return {n: c / first for n, c in cost.items()}
 
@@ -371,7 +411,11 @@ def step_cost_lines(measurements):
         seen = [(m["recipes"][name], b[name]) for m, b in zip(measurements, budgets) if name in m["recipes"]]
         last = seen[-1][0]
         median = float(np.median([b for _, b in seen]))
-        lines.append(f"| {name} | {1000 * last['seconds_per_step']:.1f} ({last['batch_size']}) | {last['epochs']} | "
+        at_side = last.get("seconds_per_step_at_side")
+        smaller = "; at the smaller sides " + ", ".join(
+            f"{s}: {1000 * at_side[str(s)]:.1f}" for s in sorted(int(k) for k in at_side)) if at_side else ""
+        lines.append(f"| {name} | {1000 * last['seconds_per_step']:.1f} ({last['batch_size']}){smaller} | "
+                     f"{last['epochs']} | "
                      f"**{median:.2f}x** | " + ", ".join(f"{b:.2f}x" for _, b in seen) + " |")
     lines += [""] + [f"Measurement {i + 1}: {m['when']}, {m['rounds']} rounds of {m['steps']} steps "
                      f"(the command below with `--step-cost {m['steps']} {m['rounds']}`), load "

@@ -12,14 +12,14 @@ def _load():
     return load_benchmark("time_to_accuracy")
 
 
-def _recipe(path, name, tta, members=1):
+def _recipe(path, name, tta, members=1, training=""):
     path.write_text(
         f"name: {name}\n"
         "data: {dataset: digits}\n"
         "model: {name: small_resnet, widths: [4, 8], blocks_per_stage: 1}\n"
         "schedule: {name: cosine, warmup_epochs: 0}\n"
         f"augmentation: {{flip: true, translate: 1, tta: {tta}}}\n"
-        f"training: {{epochs: 2, batch_size: 64, ensemble_members: {members}}}\n")
+        f"training: {{epochs: 2, batch_size: 64, ensemble_members: {members}{training}}}\n")
     return str(path)
 
 
@@ -76,15 +76,17 @@ def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     bench = _load()
     recipes = [_recipe(tmp_path / "a.yaml", "tiny_default", "none"),
                _recipe(tmp_path / "b.yaml", "tiny_fast", "flip_translate"),
-               _recipe(tmp_path / "c.yaml", "tiny_pair", "flip", members=2)]
+               _recipe(tmp_path / "c.yaml", "tiny_pair", "flip", members=2),
+               _recipe(tmp_path / "d.yaml", "tiny_resize", "none",
+                       training=", progressive_resize_min: 4, progressive_resize_epochs: 1")]
     out = tmp_path / "tta.md"
     argv = ["--recipes", *recipes, "--seeds", "0", "--limit-examples", "256", "--out", str(out),
             "--work-dir", str(tmp_path / "runs")]
     bench.main(argv)
     data = json.loads((tmp_path / "tta.json").read_text())
     assert [(r["name"], r["seed"]) for r in data["runs"]] == [("tiny_default", 0), ("tiny_fast", 0),
-                                                               ("tiny_pair", 0)]
-    *singles, pair = data["runs"]
+                                                               ("tiny_pair", 0), ("tiny_resize", 0)]
+    *singles, pair, resized = data["runs"]
     for run in singles:
         assert [p["epoch"] for p in run["curve"]] == [1, 2] and [p["member"] for p in run["curve"]] == [0, 0]
     # An ensemble's members train one after the other: one curve, the member's index on each point, the time
@@ -103,18 +105,21 @@ def test_two_recipes_side_by_side_write_table_plot_and_resume(tmp_path, capsys):
     assert f"| {data['runs'][0]['machine']['cpu']} (" in table  # the CPU each run trained on
     assert "| tiny_default | 1 |" in table and "| tiny_fast | 1 |" in table and "1.00x" in table
     assert "| tiny_pair (2 models) | 1 |" in table
+    assert "| n/a (epochs differ in cost) | n/a |" in table.split("| tiny_resize | 1 |")[1].split("\n")[0]
     assert (tmp_path / "tta.png").stat().st_size > 0
     capsys.readouterr()
     bench.main(argv)  # a rerun with the same settings trains nothing
     assert "time_to_accuracy: tiny" not in capsys.readouterr().out
-    assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 3
+    assert len(json.loads((tmp_path / "tta.json").read_text())["runs"]) == 4
     # The steps timed side by side, in this process: nothing trains, the runs stay, the report gains the budget.
     bench.main(argv + ["--step-cost", "3", "1"])
     data = json.loads((tmp_path / "tta.json").read_text())
-    assert len(data["runs"]) == 3 and "--step-cost" not in data["command"]
+    assert len(data["runs"]) == 4 and "--step-cost" not in data["command"]
     [measured] = data["step_costs"]
-    assert list(measured["recipes"]) == ["tiny_default", "tiny_fast", "tiny_pair"]
-    assert [measured["recipes"][n]["epochs"] for n in measured["recipes"]] == [2, 2, 4]  # the pair: 2 x 2
+    assert list(measured["recipes"]) == ["tiny_default", "tiny_fast", "tiny_pair", "tiny_resize"]
+    assert [measured["recipes"][n]["epochs"] for n in measured["recipes"]] == [2, 2, 4, 2]  # the pair: 2 x 2
+    resize = measured["recipes"]["tiny_resize"]  # also timed at the side its first epoch trains at
+    assert resize["epoch_sides"] == [4, 8] and list(resize["seconds_per_step_at_side"]) == ["4"]
     assert all(r["seconds_per_step"] > 0 and len(r["rounds"]) == 1 for r in measured["recipes"].values())
     assert "## The budget by side-by-side step cost" in out.read_text()
     assert "| tiny_default | " in out.read_text().split("side-by-side step cost")[1]
@@ -213,6 +218,31 @@ def test_step_cost_budget_is_seconds_per_image_times_epochs_against_the_first_re
     assert "| wide | 150.0 (128) | 12 | **0.70x** | 0.79x, 0.60x |" in lines
     assert "Measurement 2: t2, 3 rounds of 40 steps (the command below with `--step-cost 40 3`)" in lines
     assert bench.step_cost_lines([]) == []
+
+
+def test_a_progressive_resizing_budget_costs_each_epoch_at_its_side():
+    bench = _load()
+    m = _measurement("t", default=100.0, wide=165.0)
+    m["recipes"]["wide"].update(epochs=4, epoch_sides=[14, 21, 28, 28], seconds_per_step_at_side={"14": 0.05, "21": 0.1})
+    assert bench.step_cost_budgets(m)["wide"] == pytest.approx((50 + 100 + 165 + 165) / (100 * 25))
+    lines = "\n".join(bench.step_cost_lines([m]))
+    assert "| wide | 165.0 (128); at the smaller sides 14: 50.0, 21: 100.0 | 4 |" in lines
+
+
+def test_a_progressive_recipe_counts_its_mean_flops_and_has_no_median_epoch(tmp_path):
+    bench = _load()
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\ndata: {dataset: fashion_mnist}\n"
+                    "training: {epochs: 4, progressive_resize_min: 14, progressive_resize_epochs: 2}\n")
+    curve = [{"epoch": i + 1, "train_seconds": 10.0 * (i + 1), "test_accuracy": 0.9} for i in range(4)]
+    run = {"name": "p", "seed": 0, "final_test_accuracy": 0.9, "train_seconds": 40.0, "epochs": 4, "curve": curve,
+           "parameters": 1, "train_flops_per_example": 1000, "recipe": os.path.relpath(path, bench.ROOT)}
+    summary = bench.summarize([run])["p"]
+    assert summary["epoch_sides"] == [14, 21, 28, 28]
+    assert summary["median_epoch_minutes"] is None
+    assert summary["train_flops_per_example"] == int(1000 * (0.25 + 0.5625 + 1 + 1) / 4)
+    plain = dict(run, recipe=os.path.relpath(os.path.join(bench.ROOT, "recipes", "fashion_mnist.yaml"), bench.ROOT))
+    assert bench.summarize([plain])["p"]["train_flops_per_example"] == 1000
 
 
 def test_step_cost_trains_nothing_and_keeps_each_measurement(tmp_path, monkeypatch, capsys):

@@ -214,6 +214,7 @@ def test_the_18_epoch_candidate_is_the_fast_recipe_but_for_its_epochs():
     ("fashion_mnist_fast_4stage_wide_stem12.yaml", [16, 64, 128, 256], 12, 1, 0, None),
     ("fashion_mnist_fast_4stage_wide_stem25.yaml", [16, 64, 128, 256], 25, 1, 0, None),
     ("fashion_mnist_fast_4stage_wide_pr26.yaml", [16, 64, 128, 256], 26, 1, None, (16, 14)),
+    ("fashion_mnist_fast_4stage_wide_pr28.yaml", [16, 64, 128, 256], 28, 1, None, (16, 12)),
 ])
 def test_the_4stage_candidates_differ_from_make_trains_recipe_only_where_they_say(name, widths, epochs, members,
                                                                                   first_stage_blocks, resize):
