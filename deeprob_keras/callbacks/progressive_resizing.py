@@ -2,7 +2,7 @@
 
 import keras
 
-from deeprob_keras.layers.progressive_resize import ProgressiveResize, progressive_sizes
+from deeprob_keras.layers.progressive_resize import ProgressiveResize, check_int, progressive_sizes
 
 
 def progressive_resize_layers(model):
@@ -36,9 +36,8 @@ class ProgressiveResizing(keras.callbacks.Callback):
 
     def __init__(self, min_size, ramp_epochs):
         super().__init__()
-        progressive_sizes(min_size, max(min_size, 1), ramp_epochs, 0)  # the argument checks
-        self.min_size = min_size
-        self.ramp_epochs = ramp_epochs
+        self.min_size = check_int("min_size", min_size, 1)
+        self.ramp_epochs = check_int("ramp_epochs", ramp_epochs, 0)
         self.sizes = {}  # epoch -> side trained at, for the record
 
     def _layers(self):

@@ -21,6 +21,13 @@ import tensorflow as tf
 INTERPOLATIONS = ("bilinear", "area", "nearest", "bicubic")
 
 
+def check_int(name, value, low):
+    """`value` if it is an int >= `low` (not a bool), else a one-line ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"Expected an integer >= {low} for `{name}`. Received: {name}={value!r}")
+    return value
+
+
 def progressive_sizes(min_size, full_size, ramp_epochs, epochs):
     """The training side of each epoch: `min_size` at epoch 0, rising linearly, `full_size` from `ramp_epochs` on.
 
@@ -40,8 +47,7 @@ def progressive_sizes(min_size, full_size, ramp_epochs, epochs):
     """
     for name, value, low in (("min_size", min_size, 1), ("full_size", full_size, 1),
                              ("ramp_epochs", ramp_epochs, 0), ("epochs", epochs, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"Expected an integer >= {low} for `{name}`. Received: {name}={value!r}")
+        check_int(name, value, low)
     if min_size > full_size:
         raise ValueError(f"`min_size` must be <= `full_size`. Received: min_size={min_size}, full_size={full_size}")
     return [full_size if e >= ramp_epochs else math.floor(min_size + (full_size - min_size) * e / ramp_epochs + 0.5)

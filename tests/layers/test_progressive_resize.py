@@ -148,6 +148,15 @@ def test_a_saved_model_loads_and_trains_at_full_size(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"min_size": "16", "ramp_epochs": 2}, "min_size"), ({"min_size": 0, "ramp_epochs": 2}, "min_size"),
+    ({"min_size": 16, "ramp_epochs": -1}, "ramp_epochs"), ({"min_size": 16, "ramp_epochs": 2.0}, "ramp_epochs"),
+])
+def test_callback_refuses_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=f"Expected an integer >= .* for `{fragment}`"):
+        ProgressiveResizing(**kwargs)
+
+
 def test_callback_refuses_a_model_without_the_layer_and_a_too_large_min_size():
     x, y = _data()
     inputs = keras.Input((12, 12, 1))
