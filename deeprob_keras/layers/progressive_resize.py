@@ -1,11 +1,13 @@
 """Progressive resizing: the early epochs train on downscaled images, the last ones at full size.
 
-A step's convolutions cost in proportion to the pixels they see, so an epoch at
-side `s` of an `S x S` image costs about `(s / S)^2` of a full-size epoch. The
-high-learning-rate epochs, which learn coarse features, run small and cheap;
-the annealing epochs run at the size the model is evaluated and served at
-(fast.ai's DAWNBench ImageNet runs; FFCV's ResNet-50 configs ramp 160 -> 192
-pixels).
+A convolution's work scales with the pixels it sees, `(s / S)^2` of a full-size
+step at side `s` of an `S x S` image. The high-learning-rate epochs, which learn
+coarse features, run small; the annealing epochs run at the size the model is
+evaluated and served at (fast.ai's DAWNBench ImageNet runs; FFCV's ResNet-50
+configs ramp 160 -> 192 pixels). Measured epochs save less than the pixels say
+(docs/MEASUREMENTS_NOTES.md, stop 37: on the wide 4-stage network an epoch at
+16 of 28 pixels took 0.56 of a full one, and sides of 25-27 a full one, since
+stride-2 stages then give the deepest, widest maps the same size as at 28).
 
 `ProgressiveResize` is the model's first layer: in training it resizes the
 batch to the side a `ProgressiveResizing` callback sets each epoch
@@ -60,8 +62,8 @@ class ProgressiveResize(keras.layers.Layer):
 
     The current size starts at the input's `H x W` (no resize) and is set with
     `set_size` (by `deeprob_keras.callbacks.ProgressiveResizing`, every epoch).
-    The layer computes in float32 whatever the dtype policy (the resize is cheap;
-    the layers after it compute in the policy's dtype). Its output shape is
+    The layer computes in float32 whatever the dtype policy (the layers after it
+    compute in the policy's dtype). Its output shape is
     declared as the input's: the model's layers, FLOP count and exported
     signature are those of the full-size model.
 

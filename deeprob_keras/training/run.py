@@ -78,6 +78,10 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
               f"{steps_per_epoch} steps/epoch, {plan.epochs} epochs, peak learning rate "
               f"{plan.learning_rate:g}, warmup {plan.warmup_epochs:g} epoch(s), "
               f"{model.count_params():,} parameters", flush=True)
+        if plan.progressive_resize:
+            low, ramp = plan.progressive_resize
+            print(f"deeprob: progressive resizing: epochs 1-{ramp} train on images resized to a side rising "
+                  f"from {low}, the rest at full size (validation always at full size)", flush=True)
         has_gpu = _has_gpu()
         if recipe.training.precision == "auto":
             print(f"deeprob: training.precision auto -> {resolve_precision('auto', has_gpu=has_gpu)} on this machine",
