@@ -2,7 +2,8 @@
 
 import keras
 
-from deeprob_keras.layers.progressive_resize import ProgressiveResize, check_int, progressive_sizes
+from deeprob_keras.layers._checks import check_int
+from deeprob_keras.layers.progressive_resize import ProgressiveResize, progressive_sizes
 
 
 def progressive_resize_layers(model):

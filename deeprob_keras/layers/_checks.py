@@ -11,3 +11,10 @@ def validate_rate(rate, name="rate"):
 def validate_seed(seed, name="seed"):
     """None or an int (not a bool)."""
     return validation.optional_seed(name, seed)
+
+
+def check_int(name, value, low):
+    """`value` if it is an int >= `low` (not a bool), else a one-line ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"Expected an integer >= {low} for `{name}`. Received: {name}={value!r}")
+    return value

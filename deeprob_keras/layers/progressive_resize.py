@@ -20,14 +20,9 @@ import math
 import keras
 import tensorflow as tf
 
+from deeprob_keras.layers._checks import check_int
+
 INTERPOLATIONS = ("bilinear", "area", "nearest", "bicubic")
-
-
-def check_int(name, value, low):
-    """`value` if it is an int >= `low` (not a bool), else a one-line ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"Expected an integer >= {low} for `{name}`. Received: {name}={value!r}")
-    return value
 
 
 def progressive_sizes(min_size, full_size, ramp_epochs, epochs):
