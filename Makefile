@@ -27,7 +27,7 @@ demo: setup
 
 # The default recipe trained end to end without TFX.
 train: setup
-	$(VENV)/bin/deeprob train recipes/fashion_mnist_fast_4stage15.yaml --out runs/fashion_mnist_fast
+	$(VENV)/bin/deeprob train recipes/fashion_mnist_fast_4stage14.yaml --out runs/fashion_mnist_fast
 
 test: setup
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
