@@ -18,7 +18,8 @@ features, in one process (run it pinned to one core for comparable numbers).
 
 The model: `--model FILE`, else runs/fashion_mnist/model.keras (made by
 `deeprob train recipes/fashion_mnist.yaml --out runs/fashion_mnist`), else the default recipe
-trained here for `--train-epochs` epochs into `--work-dir`. Writes <out>.md, <out>.json, <out>_pixels.png and <out>_features.png.
+trained here for `--train-epochs` epochs into `--work-dir`. Writes <out>.md, <out>.json,
+<out>_pixels.png and <out>_features.png.
 
     taskset -c 1 .venv/bin/python benchmarks/retrieval.py [--model runs/fashion_mnist/model.keras] [--queries 1000]
 """
