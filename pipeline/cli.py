@@ -26,8 +26,9 @@ def _config(args):
 def cmd_run(args):
     config = _config(args)  # a bad config fails in one line before TFX is imported (~20 s)
     from deeprob_pipeline.runners import run_local
+    from deeprob_pipeline.timings import process_start_time
 
-    report = run_local(config)
+    report = run_local(config, process_started=process_start_time())
     return 0 if report.succeeded else 1
 
 

@@ -15,7 +15,7 @@ from deeprob_pipeline.examples import read_examples_info, write_examples
 from deeprob_pipeline.config import resolve_recipe, save_pipeline_config, uses_project_backbone
 from deeprob_pipeline.metadata import custom_property, run_summary
 from deeprob_pipeline.resume import interrupted_run, keep_unchanged_examples
-from deeprob_pipeline.timings import format_rows, wall_time_rows
+from deeprob_pipeline.timings import START_UP, format_rows, wall_time_rows
 
 REPORT_FILE = "run_report.json"  # in the pipeline root
 
@@ -197,7 +197,7 @@ def write_report(report, path):
     return path
 
 
-def run_local(config, anomaly=None, write_data=True, verbose=True):
+def run_local(config, anomaly=None, write_data=True, verbose=True, process_started=None):
     """Pretrains a missing backbone, writes the examples, runs the pipeline with LocalDagRunner
     (Beam DirectRunner), reports.
 
@@ -205,6 +205,9 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
         config: a resolved `PipelineConfig`.
         anomaly: plant one of `deeprob_pipeline.examples.ANOMALY_KINDS` in the train data (tests).
         write_data: False reuses the TFRecords already in `config.examples_dir`.
+        process_started: when the process started (`timings.process_start_time()`; the CLI
+            passes it): the report's first row is then the start-up before this call, and its
+            total the command's whole wall time.
 
     Returns:
         `RunReport`; a run stopped by a failing component (e.g. the anomaly
@@ -212,6 +215,9 @@ def run_local(config, anomaly=None, write_data=True, verbose=True):
     """
     started = time.time()
     stages = {}  # wall time of the steps outside the TFX components
+    if process_started is not None and process_started <= started:
+        stages[START_UP] = started - process_started
+        started = process_started
     tf.io.gfile.makedirs(config.pipeline_root)  # local, or gs://... for other Beam runners
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     save_pipeline_config(config, os.path.join(config.pipeline_root, "pipeline_config.yaml"))

@@ -3,13 +3,26 @@
 ML Metadata records when each execution was registered (after its inputs were
 resolved, before its executor starts) and when it was last updated (when its
 outputs were published): the difference is the component's wall time. The run
-itself times what happens outside the components (pretraining a missing
-backbone, writing the examples, TFX's own work between components), so the
-table adds up to the whole run and a stall shows in the row where it happened.
+itself times what happens outside the components (the process's start-up,
+pretraining a missing backbone, writing the examples, TFX's own work between
+components), so the table adds up to the whole command and a stall shows in
+the row where it happened.
 """
 
+START_UP = "start-up"  # the process's own start: Python, TensorFlow, TFX and Beam imported
 OUTSIDE_COMPONENTS = "(between components)"
 OTHER = "(other)"
+
+
+def process_start_time():
+    """When this process started, in seconds since the epoch (`time.time()`'s clock), or None where
+    that cannot be read (psutil missing): the run report then starts its table at the run itself."""
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # ImportError, or a platform that refuses: the report goes without the row
+        return None
 
 
 def execution_seconds(executions_by_node):

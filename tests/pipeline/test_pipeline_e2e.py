@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import keras
 import numpy as np
@@ -141,8 +142,13 @@ def _worse(config, **overrides):
 def test_worse_model_fails_the_change_threshold_not_blessed_and_serving_dir_unchanged(first_run):
     config, first = first_run
     before = _versions(config.serving_dir)
-    report = run_local(_worse(config), write_data=False)
+    called = time.time()
+    report = run_local(_worse(config), write_data=False, process_started=called - 5.0)
     assert report.error is None
+    # The process's start-up (here 5 s before the call, as the CLI would pass it) heads the run report's
+    # table, and the total is the whole command's.
+    assert report.wall_time[0]["step"] == "start-up" and abs(report.wall_time[0]["seconds"] - 5.0) < 0.5
+    assert report.seconds >= 5.0 and abs(sum(r["seconds"] for r in report.wall_time) - report.seconds) < 0.05
     assert report.executions["Evaluator"] == ["COMPLETE"] and "Tuner" not in report.executions
     assert not report.blessed and report.pushed_dir is None
     assert _versions(config.serving_dir) == before

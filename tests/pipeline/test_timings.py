@@ -3,13 +3,19 @@ the components, shares of the total; read back from a real (SQLite) metadata sto
 as JSON. No timing is asserted, only how the table is built."""
 
 import json
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
 from deeprob_pipeline.metadata import run_summary
 from deeprob_pipeline.runners import RunReport, print_report, write_report
-from deeprob_pipeline.timings import OTHER, OUTSIDE_COMPONENTS, execution_seconds, format_rows, wall_time_rows
+from deeprob_pipeline.timings import (OTHER, OUTSIDE_COMPONENTS, execution_seconds, format_rows, process_start_time,
+                                      wall_time_rows)
 
 
 def _execution(created_ms, updated_ms):
@@ -125,3 +131,32 @@ def test_printed_report_shows_the_table(tmp_path, capsys):
     assert [line.split()[0] for line in out.splitlines() if line.endswith("%")] == [
         "examples", "Trainer", "(between", "(other)", "total"]
     assert out.rstrip().splitlines()[-1].split() == ["run", "report:", report.report_path]
+
+
+def test_process_start_time_is_when_the_process_started_not_when_asked():
+    # A child process that sleeps 2 s before asking: the start time is ~2 s before its clock, not now.
+    code = ("import time; time.sleep(2.0); from deeprob_pipeline.timings import process_start_time; "
+            "print(time.time() - process_start_time())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONWARNINGS": "ignore"}).stdout
+    assert 1.0 <= float(out.strip().splitlines()[-1]) < 60.0  # psutil's start time is to ~1 s (boot time)
+
+
+def test_process_start_time_is_none_without_psutil(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psutil", None)  # import psutil raises ImportError
+    assert process_start_time() is None
+
+
+def test_pipeline_run_command_passes_the_process_start_to_the_run(monkeypatch):
+    import deeprob_pipeline.cli as cli
+    import deeprob_pipeline.runners as runners
+
+    seen = {}
+
+    def fake_run_local(config, **kwargs):
+        seen.update(kwargs)
+        return SimpleNamespace(succeeded=True)
+
+    monkeypatch.setattr(runners, "run_local", fake_run_local)
+    assert cli.cmd_run(SimpleNamespace(config=None, beam_arg=None)) == 0
+    assert seen["process_started"] is not None and 0 < seen["process_started"] <= time.time()
