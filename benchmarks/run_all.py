@@ -81,6 +81,8 @@ def commands(budget):
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             # (the committed file also times the pipeline's transfer recipe: its command is inside)
             "strategy_overhead": ([], [f"{rel}/strategy_overhead.md"]),
+            # (+ the same with a predict after each epoch: its command is inside)
+            "epoch_gap": ([], [f"{rel}/epoch_gap.md", f"{rel}/epoch_gap_predict.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
             "random_vs_grid": ([], [f"{rel}/random_vs_grid.md"]),
         }
@@ -114,6 +116,8 @@ def commands(budget):
                               [f"{rel}/architecture_scan.md"]),
         "strategy_overhead": (["--steps", "5", "--rounds", "1", "--out", f"{rel}/strategy_overhead.md"],
                               [f"{rel}/strategy_overhead.md"]),
+        "epoch_gap": (["--epochs", "2", "--limit-examples", "2000", "--out", f"{rel}/epoch_gap.md"],
+                      [f"{rel}/epoch_gap.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
         "retrieval": (["--queries", "500", "--train-epochs", "1", "--train-limit-examples", "12000", "--work-dir",
                        f"{work}/retrieval", "--out", f"{rel}/retrieval.md"], [f"{rel}/retrieval.md"]),
@@ -138,6 +142,7 @@ PRODUCED_BY = {
     "flops_efficiency": "see the Command line inside the file",
     "architecture_scan": "see the Command line inside the file",
     "strategy_overhead": "see the Command line inside the file",
+    "epoch_gap": "see the Command line inside the file",
     "tta_modes": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
     "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",

@@ -68,7 +68,24 @@ def finish_batches(ds, training, num_classes, one_hot=False, image_fn=None, batc
         ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
     if training and batch_fn is not None:
         ds = ds.map(batch_fn, num_parallel_calls=draws)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return without_autotune_thread(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def without_autotune_thread(ds):
+    """`ds` with tf.data's autotuning model off, so that deleting one of its iterators never waits.
+
+    In TensorFlow 2.16 each iterator of an autotuned dataset runs a thread that
+    sleeps between optimizations for periods that double from 10 ms to 60 s, and
+    an iterator deleted the way Keras deletes its epoch iterators waits for that
+    sleep to end: with the CPU idle, up to a minute between two epochs of `fit`
+    and at the end of each `predict` (`benchmarks/epoch_gap.py`). Without the
+    model, `AUTOTUNE` parallel maps run one call per core and `prefetch(AUTOTUNE)`
+    sizes its buffer itself; nothing else changes (the same elements, the same
+    order).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def select_examples(images, labels, classes=None, examples_per_class=None, limit=None, seed=0):

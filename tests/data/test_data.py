@@ -102,3 +102,38 @@ def test_datasets_from_arrays_orders_each_epoch_by_its_seed_and_reads_the_rest_i
     assert data.num_examples == {"train": 40, "validation": 5, "test": 5} and data.image_shape == (4, 4, 1)
     none = datasets_from_arrays(split[0], (images[:0], labels[:0]), split[2], ["a", "b", "c"], batch_size=16)
     assert none.validation is None and none.num_examples["validation"] == 0
+
+
+def test_every_split_is_built_without_the_autotune_thread_and_reads_the_same_batches(monkeypatch):
+    """tf.data's autotuning model makes Keras wait, the CPU idle, for the model's sleeping thread each time
+    it deletes an epoch's iterator (up to a minute in TensorFlow 2.16: benchmarks/epoch_gap.py). The
+    library turns the model off and changes nothing else: the same batches in the same order, augmented
+    alike, as with TensorFlow's default."""
+    import keras
+
+    from deeprob_keras.data import datasets_from_arrays, pipelines
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(50, 4, 4, 1), dtype=np.uint8)
+    labels = np.arange(50) % 3
+    split = (images[:40], labels[:40]), (images[40:45], labels[40:45]), (images[45:], labels[45:])
+
+    def build():
+        flip = keras.layers.RandomFlip("horizontal", seed=7)
+        data = datasets_from_arrays(*split, ["a", "b", "c"], batch_size=16, seed=3, image_fn=flip)
+        return [data.train, data.validation, data.test, data.train_plain]
+
+    def batches(ds):
+        return [(x.numpy(), y.numpy()) for x, y in ds]
+
+    ours = build()
+    assert [ds.options().autotune.enabled for ds in ours] == [False] * 4
+    monkeypatch.setattr(pipelines, "without_autotune_thread", lambda ds: ds)
+    default = build()
+    assert all(ds.options().autotune.enabled is not False for ds in default)
+    for a, b in zip(ours, default):
+        got, expected = batches(a), batches(b)
+        assert len(got) == len(expected)
+        for (xa, ya), (xb, yb) in zip(got, expected):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
