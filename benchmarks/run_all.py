@@ -71,7 +71,8 @@ def commands(budget):
                                                                f"{rel}/time_to_accuracy_4stage.md",
                                                                f"{rel}/time_to_accuracy_4stage14.md",
                                                                f"{rel}/time_to_accuracy_2x.md",
-                                                               f"{rel}/time_to_accuracy_bf16.md"]),
+                                                               f"{rel}/time_to_accuracy_bf16.md",
+                                                               f"{rel}/time_to_accuracy_fixed.md"]),
             "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
             # the seed-0 models that time_to_accuracy (above) trained
             "tta_modes": (["--models", "runs/bench_time_to_accuracy/fashion_mnist_seed0/model.keras",
