@@ -62,7 +62,8 @@ def commands(budget):
             # (+ the same at all 6,000 examples per class, and with 3x the epochs: their commands are inside)
             "pipeline_wall_time": ([], [f"{rel}/pipeline_wall_time.md", f"{rel}/pipeline_wall_time_6000.md",
                                         f"{rel}/pipeline_wall_time_6000_x3.md",
-                                        f"{rel}/pipeline_wall_time_6000_amd.md"]),
+                                        f"{rel}/pipeline_wall_time_6000_amd.md",
+                                        f"{rel}/pipeline_wall_time_6000_fixed.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
             # (+ the later candidates' side-by-side runs: their own commands are inside the files)
@@ -81,7 +82,7 @@ def commands(budget):
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             # (the committed file also times the pipeline's transfer recipe: its command is inside)
-            "strategy_overhead": ([], [f"{rel}/strategy_overhead.md"]),
+            "strategy_overhead": ([], [f"{rel}/strategy_overhead.md", f"{rel}/strategy_overhead_amd.md"]),
             # (+ the same with a predict after each epoch: its command is inside)
             "epoch_gap": ([], [f"{rel}/epoch_gap.md", f"{rel}/epoch_gap_predict.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),

@@ -8,7 +8,11 @@ strategies in one process, in turn each round (`flops_efficiency.side_by_side_re
 drifting VM touches both alike, and reports the ratio. It trains nothing beyond the timed steps.
 
     .venv/bin/python benchmarks/strategy_overhead.py [--recipes recipes/fashion_mnist.yaml ...] \\
-        [--steps 40] [--rounds 3] [--out benchmarks/results/strategy_overhead.md]
+        [--steps 40] [--rounds 3] [--steps-per-execution 8] [--out benchmarks/results/strategy_overhead.md]
+
+`--steps-per-execution N` adds a row per recipe (or phase) with `training.steps_per_execution: N`, timed in the
+same rounds: whether running N steps per call (one dispatch, one distributed-iterator hand-off per N steps)
+shrinks what the strategy costs a short step.
 
 Writes the .md and a .json beside it.
 """
@@ -43,14 +47,22 @@ def phases(recipe_path):
     return [(f"{recipe_path} ({p.name})", dict(p.overrides)) for p in plans]
 
 
-def entries(recipe_paths, mirrored):
-    """{(label, strategy name): (path, overrides, strategy)} for `side_by_side_recipes`; and the labels."""
+def entries(recipe_paths, mirrored, steps_per_execution=None):
+    """{(label, strategy name): (path, overrides, strategy)} for `side_by_side_recipes`; and the labels.
+
+    With `steps_per_execution`, each recipe (or phase) also gets a row "<label>, N steps per call" with
+    `training.steps_per_execution: N` added to its overrides."""
     result, labels = {}, []
     for path in recipe_paths:
         for label, overrides in phases(path):
-            labels.append(label)
-            for name in STRATEGIES:
-                result[(label, name)] = (path, overrides, mirrored if name == "mirrored" else None)
+            variants = [(label, overrides)]
+            if steps_per_execution:
+                variants.append((f"{label}, {steps_per_execution} steps per call",
+                                 {**overrides, "training.steps_per_execution": steps_per_execution}))
+            for name_, overrides_ in variants:
+                labels.append(name_)
+                for name in STRATEGIES:
+                    result[(name_, name)] = (path, overrides_, mirrored if name == "mirrored" else None)
     return result, labels
 
 
@@ -94,10 +106,15 @@ def main(argv=None):
     parser.add_argument("--recipes", nargs="+", default=["recipes/fashion_mnist.yaml"])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps-per-execution", type=int, default=None, metavar="N",
+                        help="also time each recipe with training.steps_per_execution: N (N >= 2)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "strategy_overhead.md"))
     args = parser.parse_args(argv)
     if args.steps < 1 or args.rounds < 1:
         parser.error("--steps and --rounds must be at least 1")
+    if args.steps_per_execution is not None and args.steps_per_execution < 2:
+        parser.error(f"--steps-per-execution must be at least 2 (1 is each recipe's own row). "
+                     f"Received: {args.steps_per_execution}")
     for path in args.recipes:
         if not os.path.isfile(path):
             parser.error(f"no recipe file {path}")
@@ -105,7 +122,7 @@ def main(argv=None):
 
     mirrored = tf.distribute.MirroredStrategy()
     load_before, started = _load(), time.time()
-    timed, labels = entries(args.recipes, mirrored)
+    timed, labels = entries(args.recipes, mirrored, args.steps_per_execution)
     costs = flops_efficiency.side_by_side_recipes(timed, args.steps, args.rounds)
     result = {"rows": summarize(costs, labels), "steps": args.steps, "rounds": args.rounds,
               "replicas": mirrored.num_replicas_in_sync, "load_before": load_before,

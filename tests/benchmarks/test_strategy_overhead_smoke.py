@@ -49,7 +49,8 @@ def test_both_strategies_train_the_recipe_and_the_report_is_written(tmp_path, ca
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("argv", [["--steps", "0"], ["--rounds", "0"], ["--recipes", "no_such.yaml"]])
+@pytest.mark.parametrize("argv", [["--steps", "0"], ["--rounds", "0"], ["--recipes", "no_such.yaml"],
+                                  ["--steps-per-execution", "1"]])
 def test_bad_values_exit_2_with_a_usage_error(argv, capsys):
     bench = load_benchmark("strategy_overhead")
     with pytest.raises(SystemExit) as exc:
@@ -74,3 +75,13 @@ def test_a_two_phase_transfer_recipe_is_timed_phase_by_phase(tmp_path):
     timed, labels = bench.entries([plain, path], mirrored="M")
     assert labels == [plain, extraction, fine_tune]
     assert timed[(fine_tune, "mirrored")] == (path, both, "M") and timed[(plain, "default")] == (plain, {}, None)
+
+
+def test_steps_per_execution_adds_a_row_per_recipe_with_that_override(tmp_path):
+    bench = load_benchmark("strategy_overhead")
+    plain = _recipe(tmp_path / "r.yaml")
+    timed, labels = bench.entries([plain], mirrored="M", steps_per_execution=8)
+    assert labels == [plain, f"{plain}, 8 steps per call"]
+    assert timed[(plain, "mirrored")] == (plain, {}, "M")
+    assert timed[(labels[1], "default")] == (plain, {"training.steps_per_execution": 8}, None)
+    assert timed[(labels[1], "mirrored")] == (plain, {"training.steps_per_execution": 8}, "M")
