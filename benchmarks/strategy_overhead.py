@@ -59,10 +59,10 @@ def entries(recipe_paths, mirrored, steps_per_execution=None):
             if steps_per_execution:
                 variants.append((f"{label}, {steps_per_execution} steps per call",
                                  {**overrides, "training.steps_per_execution": steps_per_execution}))
-            for name_, overrides_ in variants:
-                labels.append(name_)
+            for row_label, row_overrides in variants:
+                labels.append(row_label)
                 for name in STRATEGIES:
-                    result[(name_, name)] = (path, overrides_, mirrored if name == "mirrored" else None)
+                    result[(row_label, name)] = (path, row_overrides, mirrored if name == "mirrored" else None)
     return result, labels
 
 
