@@ -41,7 +41,8 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     `{"monitor", "value", "epoch"}` in `<filepath>.json` every time it saves,
     and `build_callbacks` passes that value back as `initial_value_threshold`
     when the run resumes, so `best.keras` on disk stays the best epoch of the
-    whole run.
+    whole run. An epoch that did not validate (`fit`'s `validation_freq`) is
+    skipped without a warning.
 
     Args:
         filepath: where the best model is saved (a `.keras` file).
@@ -64,6 +65,8 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
                          initial_value_threshold=initial_value_threshold)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.startswith("val_") and not any(k.startswith("val_") for k in (logs or {})):
+            return  # an epoch that did not validate (`fit(validation_freq=...)`): nothing to compare
         before = self.best
         super().on_epoch_end(epoch, logs)
         if self.best is not None and self.best != before:  # it saved this epoch

@@ -5,6 +5,7 @@ import os
 import keras
 
 from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint, monitor_mode, read_best_value
+from deeprob_keras.callbacks.history_csv import HistoryCSV
 from deeprob_keras.callbacks.learning_curves import LearningCurves
 from deeprob_keras.callbacks.non_finite_loss_stop import NonFiniteLossStop
 from deeprob_keras.callbacks.snapshot_ensemble import SnapshotEnsemble
@@ -39,7 +40,7 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
     7. `EarlyStopping(restore_best_weights=True)` on spec.monitor
        (spec.early_stopping_patience). Its restore runs after `fit`'s own final
        EMA copy, so the model ends with the best epoch's (averaged) weights.
-    8. `LearningCurves(out_dir/learning_curves.png)`, `CSVLogger(out_dir/history.csv)`,
+    8. `LearningCurves(out_dir/learning_curves.png)`, `HistoryCSV(out_dir/history.csv)`,
        `TensorBoard(out_dir/tensorboard)`: last, so they log everything above.
 
     Args:
@@ -87,6 +88,6 @@ def build_callbacks(spec, out_dir, optimizer_spec, snapshot_steps=None):
             monitor=spec.monitor, mode=mode, patience=spec.early_stopping_patience,
             restore_best_weights=True))
     callbacks.append(LearningCurves(os.path.join(out_dir, "learning_curves.png")))
-    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out_dir, "history.csv"), append=resuming))
+    callbacks.append(HistoryCSV(os.path.join(out_dir, "history.csv"), append=resuming))
     callbacks.append(keras.callbacks.TensorBoard(os.path.join(out_dir, "tensorboard")))
     return callbacks

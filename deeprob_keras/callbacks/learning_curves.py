@@ -151,12 +151,15 @@ class LearningCurves(keras.callbacks.Callback):
             return None
 
     def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items():
-            if k != "learning_rate":
-                self.history.setdefault(k, []).append(float(v))
+        row = {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"}
         lr = self._learning_rate()
         if lr is not None:
-            self.history.setdefault("learning_rate", []).append(lr)
+            row["learning_rate"] = lr
+        # One entry per epoch for every key: NaN where an epoch did not log it (e.g. the epochs that do
+        # not validate with `fit(validation_freq=...)`), so that the curves stay aligned with the epochs.
+        done = max((len(v) for v in self.history.values()), default=0)
+        for k in sorted(set(self.history) | set(row)):
+            self.history.setdefault(k, [float("nan")] * done).append(row.get(k, float("nan")))
         plot_history(self.history, self.path, batch_losses=self.batch_losses, window=self.window)
 
     def get_config(self):

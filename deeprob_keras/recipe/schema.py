@@ -159,6 +159,10 @@ class TrainingSpec:
                                    "size at progressive_resize_epochs (None = off; validation and test at full size)")
     progressive_resize_epochs: int = spec(0, range=(0, None), doc="progressive resizing: the first epoch at full size "
                                                                   "(a run gets at most 3/4 of its epochs)")
+    validate_last_epochs: Optional[int] = spec(
+        None, range=(1, None), doc="validate only in the last N epochs of each fit (None = every epoch; a shorter run "
+                                   "validates all its epochs): saves the early epochs' validation passes; the best "
+                                   "checkpoint is chosen among those N")
 
 
 @dataclasses.dataclass
@@ -242,6 +246,12 @@ class Recipe:
         if tr.progressive_resize_min is not None and self.model.name != "small_resnet":
             raise ValueError("training.progressive_resize_min needs model.name: small_resnet (a convolutional "
                              f"network that takes any image size). Received: name={self.model.name!r}")
+        if tr.validate_last_epochs is not None:
+            if self.callbacks.early_stopping_patience:
+                raise ValueError("callbacks.early_stopping_patience needs validation every epoch: remove "
+                                 "training.validate_last_epochs or early stopping. Received: validate_last_epochs="
+                                 f"{tr.validate_last_epochs}, early_stopping_patience="
+                                 f"{self.callbacks.early_stopping_patience}")
         if self.transfer is not None and self.model.name != "backbone":
             raise ValueError(f"the transfer section needs model.name: backbone. Received: model.name={self.model.name!r}")
         self._validate_cross_fields()

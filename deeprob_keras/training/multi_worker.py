@@ -127,6 +127,7 @@ def _check_supported(recipe):
         "training.jit_compile": recipe.training.jit_compile,
         "training.steps_per_execution > 1": recipe.training.steps_per_execution > 1,
         "training.progressive_resize_min": recipe.training.progressive_resize_min is not None,
+        "training.validate_last_epochs": recipe.training.validate_last_epochs is not None,
         "optimizer.use_ema": recipe.optimizer.use_ema,
         "callbacks.snapshots": recipe.callbacks.snapshots,
         "callbacks.early_stopping_patience": recipe.callbacks.early_stopping_patience is not None,

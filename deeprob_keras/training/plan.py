@@ -169,6 +169,18 @@ def _progressive_resize(training, epochs):
     return (training.progressive_resize_min, ramp) if ramp > 0 else None
 
 
+def validation_freq(validate_last_epochs, epochs):
+    """`fit`'s `validation_freq` for validating only the last `validate_last_epochs` of `epochs` epochs.
+
+    >>> validation_freq(None, 28), validation_freq(3, 28), validation_freq(5, 3)
+    (1, [26, 27, 28], 1)
+    """
+    epochs = _positive_int("epochs", epochs)
+    if validate_last_epochs is None or validate_last_epochs >= epochs:
+        return 1
+    return list(range(epochs - _positive_int("validate_last_epochs", validate_last_epochs) + 1, epochs + 1))
+
+
 @dataclasses.dataclass(frozen=True)
 class RunPlan:
     """What a training run derives from its recipe, computed once (see the module docstring).
@@ -189,6 +201,9 @@ class RunPlan:
             (feature extraction, fine-tuning) for `transfer.mode: two_phase`.
         progressive_resize: `(min_size, ramp_epochs)` of progressive resizing
             (`ramp_epochs` fitted to the run: `fitted_resize_ramp`), or None.
+        validation_freq: `fit`'s `validation_freq`: 1 (every epoch), or the
+            1-based epochs that validate (`training.validate_last_epochs`: the
+            last N, all of them in a run of N epochs or fewer).
 
     Example:
 
@@ -209,6 +224,7 @@ class RunPlan:
     member_seeds: tuple
     phases: tuple
     progressive_resize: Optional[tuple] = None
+    validation_freq: object = 1
 
     @classmethod
     def from_recipe(cls, recipe, num_train_examples, replicas=1, batch_size=None):
@@ -240,6 +256,7 @@ class RunPlan:
             member_seeds=tuple(recipe.seed + i for i in range(n)),
             phases=plan_phases(recipe, global_batch),
             progressive_resize=_progressive_resize(recipe.training, epochs),
+            validation_freq=validation_freq(recipe.training.validate_last_epochs, epochs),
         )
 
     @property

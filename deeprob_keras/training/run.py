@@ -82,6 +82,10 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
             low, ramp = plan.progressive_resize
             print(f"deeprob: progressive resizing: epochs 1-{ramp} train on images resized to a side rising "
                   f"from {low}, the rest at full size (validation always at full size)", flush=True)
+        if plan.validation_freq != 1:
+            first, last = plan.validation_freq[0], plan.validation_freq[-1]
+            print(f"deeprob: validating epochs {first}-{last} only (training.validate_last_epochs); the best "
+                  f"checkpoint is chosen among them", flush=True)
         has_gpu = _has_gpu()
         if recipe.training.precision == "auto":
             print(f"deeprob: training.precision auto -> {resolve_precision('auto', has_gpu=has_gpu)} on this machine",
@@ -90,8 +94,8 @@ def _fit_one(recipe, out_dir, datasets, strategy, plan, extra_callbacks, verbose
         if slow:
             print(f"deeprob: warning: {slow}", flush=True)
     started = time.time()
-    history = model.fit(datasets.train, validation_data=datasets.validation,
-                        epochs=recipe.training.epochs, callbacks=callbacks, verbose=verbose)
+    history = model.fit(datasets.train, validation_data=datasets.validation, epochs=recipe.training.epochs,
+                        validation_freq=plan.validation_freq, callbacks=callbacks, verbose=verbose)
     seconds = time.time() - started
     for callback in callbacks:
         if isinstance(callback, NonFiniteLossStop) and callback.stopped_step is not None:

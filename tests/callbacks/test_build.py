@@ -7,7 +7,7 @@ import pytest
 import keras
 
 from deeprob_keras.callbacks.best_checkpoint import BestCheckpoint
-from deeprob_keras.callbacks import (LearningCurves, NonFiniteLossStop, SnapshotEnsemble,
+from deeprob_keras.callbacks import (HistoryCSV, LearningCurves, NonFiniteLossStop, SnapshotEnsemble,
                                      UpdateRatioMonitor, build_callbacks)
 from deeprob_keras.recipe.schema import CallbacksSpec, OptimizerSpec
 
@@ -31,7 +31,7 @@ def test_default_spec(tmp_path):
     callbacks = build_callbacks(CallbacksSpec(), out, OptimizerSpec())
     types = [type(c) for c in callbacks]
     assert types == [keras.callbacks.BackupAndRestore, NonFiniteLossStop, BestCheckpoint,
-                     LearningCurves, keras.callbacks.CSVLogger, keras.callbacks.TensorBoard]
+                     LearningCurves, HistoryCSV, keras.callbacks.TensorBoard]
     _fit(callbacks)
     for name in ("best.keras", "learning_curves.png", "history.csv"):
         assert os.path.exists(os.path.join(out, name)), name
@@ -47,7 +47,7 @@ def test_full_spec_order_and_outputs(tmp_path):
     types = [type(c) for c in callbacks]
     assert types == [keras.callbacks.BackupAndRestore, NonFiniteLossStop, UpdateRatioMonitor, SnapshotEnsemble,
                      keras.callbacks.SwapEMAWeights, BestCheckpoint,
-                     keras.callbacks.EarlyStopping, LearningCurves, keras.callbacks.CSVLogger,
+                     keras.callbacks.EarlyStopping, LearningCurves, HistoryCSV,
                      keras.callbacks.TensorBoard]
     stop = callbacks[6]
     assert stop.restore_best_weights and stop.monitor == "val_loss" and stop.patience == 2
