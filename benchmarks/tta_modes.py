@@ -2,7 +2,7 @@
 
 For each trained model (`--models`, `.keras` files written by `deeprob train`
 or benchmarks/time_to_accuracy.py) and each mode of
-`deeprob_keras.augment.TestTimeAugmentation` (none, flip, flip_translate,
+`deeprob_keras.augment.TestTimeAugmentation` (none, flip, flip_translate, flip_cross,
 ten_crop, scales, multi_scale_crops: the lecture's resize-to-several-scales
 then 10 crops at the input size), measures validation and test accuracy
 and inference images per second (views included), in one process, one mode
@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 
-MODES = ("none", "flip", "flip_translate", "ten_crop", "scales", "multi_scale_crops")
+MODES = ("none", "flip", "flip_translate", "flip_cross", "ten_crop", "scales", "multi_scale_crops")
 
 
 def mode_args(mode, side):
@@ -35,7 +35,7 @@ def mode_args(mode, side):
     alone). For 28x28: ten crops of 24; scales 24 and 32; multi-scale crops at 28, 30, 32, 34, 36."""
     if mode == "none":
         return None
-    if mode in ("flip", "flip_translate"):
+    if mode in ("flip", "flip_translate", "flip_cross"):
         return {"mode": mode}
     if mode == "ten_crop":
         return {"mode": mode, "crop_size": round(side * 6 / 7)}
@@ -49,7 +49,7 @@ def views_of(args):
         return 1
     if args["mode"] == "multi_scale_crops":
         return 10 * len(args["scales"])
-    return {"flip": 2, "flip_translate": 6, "ten_crop": 10}.get(args["mode"], len(args.get("scales", [])))
+    return {"flip": 2, "flip_translate": 6, "flip_cross": 10, "ten_crop": 10}.get(args["mode"], len(args.get("scales", [])))
 
 
 def _base_network(model):

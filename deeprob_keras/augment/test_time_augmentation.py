@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-MODES = ("flip", "ten_crop", "scales", "flip_translate", "multi_scale_crops")
+MODES = ("flip", "ten_crop", "scales", "flip_translate", "flip_cross", "multi_scale_crops")
 
 
 def shift_images(images, dy, dx):
@@ -53,6 +53,8 @@ def tta_views(images, mode, crop_size=None, scales=None, translate=1):
     flip_translate: the image and its flip, each as is and shifted by
     `(+translate, +translate)` and `(-translate, -translate)` pixels (6 views;
     the test-time views of a model trained with flips and translations).
+    flip_cross: the image and its flip, each as is and shifted by `translate`
+    pixels up, down, left and right (10 views).
     multi_scale_crops: see `multi_scale_crop_views` (10 views per scale).
     """
     height, width = images.shape[1], images.shape[2]
@@ -61,6 +63,10 @@ def tta_views(images, mode, crop_size=None, scales=None, translate=1):
     if mode == "flip_translate":
         t = translate
         return [shift_images(base, d, d) for base in (images, ops.flip(images, axis=2)) for d in (0, t, -t)]
+    if mode == "flip_cross":
+        t = translate
+        shifts = ((0, 0), (t, 0), (-t, 0), (0, t), (0, -t))
+        return [shift_images(base, dy, dx) for base in (images, ops.flip(images, axis=2)) for dy, dx in shifts]
     if mode == "ten_crop":
         c = crop_size
         starts = [(0, 0), (0, width - c), (height - c, 0), (height - c, width - c),
@@ -79,6 +85,7 @@ class TestTimeAugmentation(keras.Model):
     `p(x) = 1/V sum_v model(view_v(x))` with the views of `tta_views`: `"flip"` (2
     views), `"ten_crop"` (AlexNet's 10 crops of `crop_size`, resized back to the
     input size), `"scales"` (resize to each of `scales` and back), `"flip_translate"`
+    (6 views: diagonal shifts), `"flip_cross"` (10 views: shifts up, down, left, right)
     or `"multi_scale_crops"` (the lecture's: resize to each of `scales`, then
     the 4 corner + centre crops at the input size and their flips, 10 views per
     scale; every scale >= the input's short side). The wrapped
@@ -88,11 +95,13 @@ class TestTimeAugmentation(keras.Model):
     Args:
         model: a Keras model mapping `(B, H, W, C)` images to class probabilities
             (or logits with `from_logits=True`: softmax is applied before averaging).
-        mode: `"flip"`, `"ten_crop"`, `"scales"`, `"flip_translate"` or `"multi_scale_crops"`.
+        mode: `"flip"`, `"ten_crop"`, `"scales"`, `"flip_translate"`, `"flip_cross"` or
+            `"multi_scale_crops"`.
         crop_size: int >= 1, crop side for `"ten_crop"` (must be <= the image side).
         scales: list of ints >= 1 for `"scales"` and `"multi_scale_crops"` (there each
             >= the image's short side, checked when called).
-        translate: int >= 1, the diagonal shift of `"flip_translate"`. Defaults to 1.
+        translate: int >= 1, the shift of `"flip_translate"` (diagonal) and
+            `"flip_cross"` (along each axis). Defaults to 1.
         from_logits: bool.
 
     Example:
@@ -126,7 +135,7 @@ class TestTimeAugmentation(keras.Model):
         if self.mode == "ten_crop" and self.crop_size > min(inputs.shape[1], inputs.shape[2]):
             raise ValueError(f"Expected `crop_size` <= the image side {inputs.shape[1:3]}. "
                              f"Received: crop_size={self.crop_size}")
-        if self.mode == "flip_translate" and self.translate >= min(inputs.shape[1], inputs.shape[2]):
+        if self.mode in ("flip_translate", "flip_cross") and self.translate >= min(inputs.shape[1], inputs.shape[2]):
             raise ValueError(f"Expected `translate` < the image side {inputs.shape[1:3]}. "
                              f"Received: translate={self.translate}")
         views = tta_views(inputs, self.mode, self.crop_size, self.scales, self.translate)

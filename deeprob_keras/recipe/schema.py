@@ -114,7 +114,7 @@ class AugmentationSpec:
                    doc="test-time augmentation")
     tta_crop_size: int = spec(24, range=(1, None), doc="ten_crop: side of the 4 corner + centre crops")
     tta_scales: list[int] = spec(default_factory=lambda: [24, 28, 32], range=(1, None), doc="scales / multi_scale_crops: sizes averaged over (multi_scale_crops: each >= the image side)")
-    tta_translate: int = spec(1, range=(1, 64), doc="flip_translate: shift of the diagonal views, in pixels")
+    tta_translate: int = spec(1, range=(1, 64), doc="flip_translate, flip_cross: shift of the shifted views, in pixels")
 
     def validate(self):
         given = [self.scale_min is not None, self.scale_max is not None, self.crop_size is not None]

@@ -114,6 +114,33 @@ def test_flip_translate_is_the_mean_over_six_views_built_by_hand():
     assert not np.allclose(out, flip_only)
 
 
+def _shift2_by_hand(x, dy, dx):
+    """x shifted by dy rows and dx columns with zeros: out[i, j] = x[i - dy, j - dx]."""
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    for i in range(h):
+        for j in range(w):
+            if 0 <= i - dy < h and 0 <= j - dx < w:
+                out[:, i, j] = x[:, i - dy, j - dx]
+    return out
+
+
+def test_flip_cross_is_the_mean_over_ten_views_built_by_hand():
+    model, x = _model(), _images()
+    views = [_shift2_by_hand(base, dy, dx) for base in (x, x[:, :, ::-1, :].copy())
+             for dy, dx in ((0, 0), (2, 0), (-2, 0), (0, 2), (0, -2))]
+    expected = np.mean([_predict(model, v) for v in views], axis=0)
+    out = np.asarray(TestTimeAugmentation(model, "flip_cross", translate=2)(x))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    diagonal = np.asarray(TestTimeAugmentation(model, "flip_translate", translate=2)(x))
+    assert not np.allclose(out, diagonal)
+
+
+def test_flip_cross_refuses_a_shift_as_large_as_the_image():
+    with pytest.raises(ValueError, match="translate"):
+        TestTimeAugmentation(_model(), "flip_cross", translate=64)(_images())
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])
 def test_flip_translate_bad_translate(bad):
     with pytest.raises(ValueError, match="translate"):
