@@ -80,6 +80,10 @@ def commands(budget):
             "tta_modes": (["--models", "runs/bench_time_to_accuracy/fashion_mnist_seed0/model.keras",
                            "runs/bench_time_to_accuracy/fashion_mnist_fast_seed0/model.keras"],
                           [f"{rel}/tta_modes.md"]),
+            # the wide progressive-resizing recipe's three trained models (time_to_accuracy_fixed, seed 1 from _bf16)
+            "tta_views": (["--models"] + [f"runs/bench_tta_{d}/fashion_mnist_fast_4stage_wide_pr28_seed{s}/model.keras"
+                                          for d, s in (("fixed", 0), ("bf16", 1), ("fixed", 2))]
+                          + ["--out", f"{rel}/tta_views_pr28.md"], [f"{rel}/tta_views_pr28.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             # (the committed file also times the pipeline's transfer recipe: its command is inside)
@@ -113,6 +117,9 @@ def commands(budget):
         "tta_modes": (["--models", f"{work}/time_to_accuracy/fashion_mnist_seed0_limit_examples6000_epochs2/model.keras",
                        "--limit", "1000",
                        "--out", f"{rel}/tta_modes.md"], [f"{rel}/tta_modes.md"]),
+        "tta_views": (["--models", f"{work}/time_to_accuracy/fashion_mnist_seed0_limit_examples6000_epochs2/model.keras",
+                       "--limit", "1000", "--cache-dir", f"{work}/tta_views_cache",
+                       "--out", f"{rel}/tta_views.md"], [f"{rel}/tta_views.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
         "architecture_scan": (["--steps", "10", "--rounds", "1", "--limit-examples", "2000",
                                "--variants", "4 stages 16-48-96-192", "--out", f"{rel}/architecture_scan.md"],
@@ -147,6 +154,7 @@ PRODUCED_BY = {
     "strategy_overhead": "see the Command line inside the file",
     "epoch_gap": "see the Command line inside the file",
     "tta_modes": "see the Command line inside the file",
+    "tta_views": "see the Command line inside the file",
     "retrieval": "see the Command line inside the file",
     "random_vs_grid": ".venv/bin/python benchmarks/random_vs_grid.py",
 }
