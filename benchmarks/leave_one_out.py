@@ -171,10 +171,11 @@ def write_report(data, out):
                      f"{r['train_seconds'] / 60:.1f} min | {lb[0]:.1f} → {la[0]:.1f} |")
     if data.get("notes"):  # what a run met that its numbers do not show (added by hand to the JSON)
         lines += ["", "Notes:", ""] + [f"- {note}" for note in data["notes"]]
-    lines += ["", "![leave-one-out](leave_one_out.png)", "", f"Command: `{data['command']}`", ""]
+    png = os.path.splitext(out)[0] + ".png"
+    lines += ["", f"![leave-one-out]({os.path.basename(png)})", "", f"Command: `{data['command']}`", ""]
     with open(out, "w") as f:
         f.write("\n".join(lines))
-    write_plot(s, os.path.splitext(out)[0] + ".png")
+    write_plot(s, png)
     return out
 
 
