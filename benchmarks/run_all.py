@@ -75,7 +75,12 @@ def commands(budget):
                                                                f"{rel}/time_to_accuracy_2x.md",
                                                                f"{rel}/time_to_accuracy_bf16.md",
                                                                f"{rel}/time_to_accuracy_fixed.md"]),
-            "leave_one_out": (["--seeds", "0", "1"], [f"{rel}/leave_one_out.md"]),
+            # the fast recipe `make train` runs, its full arm from time_to_accuracy_bf16 (+ the earlier study of
+            # fashion_mnist_fast.yaml: its command is inside)
+            "leave_one_out": (["--recipe", "recipes/fashion_mnist_fast_4stage14.yaml", "--seeds", "0", "1",
+                               "--full-from", f"{rel}/time_to_accuracy_bf16.json", "--costs",
+                               "--out", f"{rel}/leave_one_out_4stage14.md", "--work-dir", "runs/bench_loo_4stage14"],
+                              [f"{rel}/leave_one_out_4stage14.md", f"{rel}/leave_one_out.md"]),
             # the seed-0 models that time_to_accuracy (above) trained
             "tta_modes": (["--models", "runs/bench_time_to_accuracy/fashion_mnist_seed0/model.keras",
                            "runs/bench_time_to_accuracy/fashion_mnist_fast_seed0/model.keras"],

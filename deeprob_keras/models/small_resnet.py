@@ -8,7 +8,8 @@ features, `classifier` the last layer.
 
 import keras
 
-from deeprob_keras.layers import FractionalMaxPooling2D, StochasticDepth, kernel_regularizer, linear_decay_rates
+from deeprob_keras.layers import (FractionalMaxPooling2D, FusedBatchNormalization, StochasticDepth, kernel_regularizer,
+                                  linear_decay_rates)
 from deeprob_keras.layers.heads import classifier_head
 from deeprob_keras.layers.progressive_resize import ProgressiveResize
 from deeprob_keras.recipe.choices import POOLING_NAMES
@@ -25,29 +26,31 @@ POOLINGS = Registry("model.pooling", {
 }, declared=POOLING_NAMES)
 
 
-def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9, zero_gamma=False):
+def _conv_bn(x, filters, strides, regularizer, batch_norm, name, relu=True, bn_momentum=0.9, zero_gamma=False,
+             fused_batch_norm=False):
     x = keras.layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
                             kernel_initializer="he_normal", kernel_regularizer=regularizer,
                             name=f"{name}_conv")(x)
     if batch_norm:
-        x = keras.layers.BatchNormalization(momentum=bn_momentum, gamma_initializer="zeros" if zero_gamma else "ones",
-                                            name=f"{name}_bn")(x)
+        norm = FusedBatchNormalization if fused_batch_norm else keras.layers.BatchNormalization
+        x = norm(momentum=bn_momentum, gamma_initializer="zeros" if zero_gamma else "ones", name=f"{name}_bn")(x)
     if relu:
         x = keras.layers.ReLU(name=f"{name}_relu")(x)
     return x
 
 
 def residual_block(x, filters, strides, drop_rate, regularizer, batch_norm, name, bn_momentum=0.9,
-                   zero_init_residual=False):
+                   zero_init_residual=False, fused_batch_norm=False):
     """x + F(x) with F = conv-BN-ReLU-conv-BN; the branch goes through stochastic depth.
 
     `zero_init_residual`: the branch's last BatchNorm starts with gamma = 0, so that at initialization
     F(x) = 0 and the block is ReLU(shortcut(x)) (Goyal et al. 2017, "Accurate, Large Minibatch SGD").
     """
     shortcut = x
-    y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a", bn_momentum=bn_momentum)
+    y = _conv_bn(x, filters, strides, regularizer, batch_norm, f"{name}_a", bn_momentum=bn_momentum,
+                 fused_batch_norm=fused_batch_norm)
     y = _conv_bn(y, filters, 1, regularizer, batch_norm, f"{name}_b", relu=False, bn_momentum=bn_momentum,
-                 zero_gamma=zero_init_residual)
+                 zero_gamma=zero_init_residual, fused_batch_norm=fused_batch_norm)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=strides, use_bias=False,
                                        kernel_regularizer=regularizer, name=f"{name}_proj")(x)
@@ -80,7 +83,8 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
         rates = [spec.stochastic_depth] * num_blocks
     inputs = keras.Input(shape=input_shape, name="images")
     x = ProgressiveResize(name="progressive_resize")(inputs) if progressive_resize else inputs
-    x = _conv_bn(x, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum)
+    x = _conv_bn(x, spec.widths[0], 1, regularizer, spec.batch_norm, "stem", bn_momentum=spec.bn_momentum,
+                 fused_batch_norm=spec.fused_batch_norm)
     pool = POOLINGS[spec.pooling]
     block = 0
     for stage, filters in enumerate(spec.widths):
@@ -93,7 +97,8 @@ def small_resnet(input_shape, num_classes, spec, regularization=None, name="smal
                     x = pool(spec, f"stage{stage}_pool")(x)
             x = residual_block(x, filters, strides, rates[block], regularizer, spec.batch_norm,
                                f"stage{stage}_block{j}", bn_momentum=spec.bn_momentum,
-                               zero_init_residual=spec.zero_init_residual)
+                               zero_init_residual=spec.zero_init_residual,
+                               fused_batch_norm=spec.fused_batch_norm)
             block += 1
         x = keras.layers.Identity(name=f"stage{stage}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="features")(x)

@@ -34,6 +34,7 @@ def test_arms_worth_table_no_tta_derived_and_resume(tmp_path, capsys):
     assert summary["no_translate"]["worth"] == pytest.approx(
         summary["full"]["mean"] - summary["no_translate"]["mean"])
     assert (tmp_path / "loo.png").stat().st_size > 0
+    assert "![leave-one-out](loo.png)" in table  # the plot this report wrote, not another study's
     leave_one_out.main(argv)
     assert capsys.readouterr().out.count("(from loo.json)") == 2
     # The cost column: every arm the recipe uses, timed side by side; nothing trained again.
