@@ -50,9 +50,13 @@ PUBLISHED = (("2 Conv <100K parameters", 0.925), ("ResNet18", 0.949), ("WRN-28-1
 DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml")
 
 
-def _test_curve_callback(recipe, log_path):
+def _test_curve_callback(recipe, log_path, curve_every=1):
     """A Keras callback that appends `{epoch, member, train_seconds, test_accuracy}` to `log_path` each epoch;
-    its `data` (the recipe's datasets, batch 512) serves the final evaluations too."""
+    its `data` (the recipe's datasets, batch 512) serves the final evaluations too.
+
+    `curve_every` N > 1: the test set is scored after every N-th epoch and the last one only (a 10-view
+    test-time augmentation of 10,000 images costs a large share of a short epoch's wall time); the other
+    epochs log their training time with `test_accuracy: None`."""
     import keras
 
     from deeprob_keras.training.run import _final_model, load_recipe_datasets
@@ -75,9 +79,11 @@ def _test_curve_callback(recipe, log_path):
         def on_epoch_end(self, epoch, logs=None):
             self.elapsed += time.perf_counter() - self.started
             eval_started = time.perf_counter()
-            model = _final_model(recipe, [self.model], [])
-            probs = model.predict(test, verbose=0)
-            acc = float(np.mean(np.argmax(probs, axis=1) == labels))
+            acc = None
+            if (epoch + 1) % curve_every == 0 or epoch + 1 == self.params.get("epochs"):
+                model = _final_model(recipe, [self.model], [])
+                probs = model.predict(test, verbose=0)
+                acc = float(np.mean(np.argmax(probs, axis=1) == labels))
             # An ensemble's members train one after the other through this one callback: the epoch
             # count starting again marks the next member (its curve is that member's alone).
             member = 0 if self.last is None else self.last.get("member", 0) + (epoch + 1 <= self.last["epoch"])
@@ -106,7 +112,7 @@ def run_folder(name, seed, overrides):
     return f"{name}_seed{seed}{tag}"
 
 
-def run_one(recipe_path, seed, work_dir, overrides):
+def run_one(recipe_path, seed, work_dir, overrides, curve_every=1):
     """Trains one (recipe, seed); returns its record (curve, final accuracy, timings, load)."""
     from deeprob_keras.models.flops import training_flops_per_example
     from deeprob_keras.recipe import load_recipe, with_overrides
@@ -120,7 +126,7 @@ def run_one(recipe_path, seed, work_dir, overrides):
         os.remove(log_path)  # a finished run missing from the JSON is trained again from scratch
     machine = _machine(recipe)
     load_before = os.getloadavg()
-    test_curve = _test_curve_callback(recipe, log_path)
+    test_curve = _test_curve_callback(recipe, log_path, curve_every)
     result = train_recipe(recipe, out_dir, verbose=2, export=False, extra_callbacks=[test_curve])
     curve = _read_curve(log_path)
     member = result.model
@@ -147,7 +153,7 @@ def run_one(recipe_path, seed, work_dir, overrides):
         "member_test_accuracy": result.metrics.get("member_test_accuracy"),
         "train_examples": result.metrics["num_examples"]["train"],
         "load_before": list(load_before), "load_after": list(os.getloadavg()),
-        "overrides": overrides, "machine": machine,
+        "overrides": overrides, "machine": machine, "curve_every": curve_every,
     }
 
 
@@ -179,7 +185,7 @@ def _machine_cell(run):
 def time_to_reach(curve, threshold):
     """Training seconds at the first epoch whose test accuracy reaches `threshold`, or None."""
     for point in curve:
-        if point["test_accuracy"] >= threshold:
+        if point["test_accuracy"] is not None and point["test_accuracy"] >= threshold:
             return point["train_seconds"]
     return None
 
@@ -268,7 +274,7 @@ def write_plot(runs, path, first=None):
         color = colors.setdefault(r["name"], f"C{len(colors)}")
         minutes = [p["train_seconds"] / 60 for p in r["curve"]]
         for m in dict.fromkeys(p.get("member", 0) for p in r["curve"]):  # an ensemble: one line per member
-            points = [p for p in r["curve"] if p.get("member", 0) == m]
+            points = [p for p in r["curve"] if p.get("member", 0) == m and p["test_accuracy"] is not None]
             ax.plot([p["train_seconds"] / 60 for p in points], [p["test_accuracy"] for p in points], color=color,
                     alpha=0.8, label=r["name"] if first and m == 0 else None)
         ax.scatter([minutes[-1]] if minutes else [], [r["final_test_accuracy"]], color=color, marker="*", s=80)
@@ -337,7 +343,14 @@ def write_report(data, out):
               "(single epochs here sometimes take 2x the median with nothing else running); both budgets "
               "are given, the wall time is the one the issue's targets use. A recipe with progressive resizing "
               "trains its early epochs on smaller images: its FLOPs are the mean over its epochs, and it has no "
-              "median epoch.", "",
+              "median epoch."]
+    sparse = sorted({r.get("curve_every", 1) for r in runs} - {1})
+    if sparse:
+        lines += ["", "Runs whose test set was scored only every N epochs and at the last (`--curve-every`; their "
+                  "time to a threshold is the first scored epoch past it, so it can be late by up to N - 1 epochs): "
+                  + "; ".join(f"N = {n}: " + ", ".join(f"{r['name']} seed {r['seed']}" for r in runs
+                                                      if r.get("curve_every", 1) == n) for n in sparse) + "."]
+    lines += ["",
               "| run | final test accuracy | without TTA | its members alone, without TTA | training time | "
               "load average before → after (1, 5, 15 min) | CPU, precision trained in |",
               "|---|---:|---:|---|---:|---|---|"]
@@ -497,6 +510,8 @@ def main(argv=None):
                              "needs --why")
     parser.add_argument("--why", default=None, help="why the --rerun runs are trained again (shown in the report)")
     parser.add_argument("--work-dir", default=os.path.join(ROOT, "runs", "bench_time_to_accuracy"))
+    parser.add_argument("--curve-every", type=int, default=1, metavar="N",
+                        help="score the test set after every N-th epoch and the last (default: every epoch)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "time_to_accuracy.md"))
     parser.add_argument("--epochs", type=int, default=None, help="override training.epochs (smoke runs)")
     parser.add_argument("--limit-examples", type=int, default=None, help="override data.limit_examples (smoke runs)")
@@ -505,6 +520,8 @@ def main(argv=None):
                              "ROUNDS rounds) and add the budget it gives to the report; trains nothing else "
                              "unless --only names runs")
     args = parser.parse_args(argv)
+    if args.curve_every < 1:
+        parser.error(f"--curve-every: expected a positive integer. Received: {args.curve_every}")
     if args.step_cost is not None and min(args.step_cost) < 1:
         parser.error(f"--step-cost: expected two positive integers. Received: {args.step_cost}")
     for path in args.recipes:
@@ -549,7 +566,7 @@ def main(argv=None):
                     args.step_cost and not args.only):
                 continue
             print(f"time_to_accuracy: {key[0]} seed {seed}", flush=True)
-            data["runs"].append(run_one(path, seed, args.work_dir, overrides))
+            data["runs"].append(run_one(path, seed, args.work_dir, overrides, args.curve_every))
             data["runs"].sort(key=lambda r: (list(names.values()).index(r["name"])
                                              if r["name"] in names.values() else 99, r["seed"]))
             with open(json_path, "w") as f:

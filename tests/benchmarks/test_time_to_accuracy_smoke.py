@@ -329,3 +329,19 @@ def test_the_plot_draws_the_budget_of_the_named_first_recipe(tmp_path):
     runs = [_fake_run("tiny_fast", 0, {}, 0.7)]
     assert os.path.exists(bench.write_plot(runs, str(tmp_path / "a.png"), first="tiny_default"))  # no budget line
     assert os.path.exists(bench.write_plot(runs, str(tmp_path / "b.png")))
+
+
+def test_curve_every_scores_every_nth_epoch_and_the_last_and_times_all(tmp_path):
+    bench = _load()
+    recipe = _recipe(tmp_path / "a.yaml", "tiny_sparse", "none", training="")
+    out = tmp_path / "sparse.md"
+    bench.main(["--recipes", recipe, "--seeds", "0", "--epochs", "3", "--limit-examples", "256", "--curve-every", "2",
+                "--out", str(out), "--work-dir", str(tmp_path / "runs")])
+    [run] = json.loads((tmp_path / "sparse.json").read_text())["runs"]
+    assert [p["epoch"] for p in run["curve"]] == [1, 2, 3] and run["epochs"] == 3 and run["curve_every"] == 2
+    scored = [p["test_accuracy"] is not None for p in run["curve"]]
+    assert scored == [False, True, True]  # the 2nd, and the last
+    assert bench.time_to_reach(run["curve"], 0.0) == run["curve"][1]["train_seconds"]
+    assert "scored only every N epochs" in out.read_text() and "N = 2: tiny_sparse seed 0" in out.read_text()
+    with pytest.raises(SystemExit):
+        bench.main(["--recipes", recipe, "--curve-every", "0", "--out", str(out)])
