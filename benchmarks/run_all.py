@@ -74,7 +74,8 @@ def commands(budget):
                                                                f"{rel}/time_to_accuracy_4stage14.md",
                                                                f"{rel}/time_to_accuracy_2x.md",
                                                                f"{rel}/time_to_accuracy_bf16.md",
-                                                               f"{rel}/time_to_accuracy_fixed.md"]),
+                                                               f"{rel}/time_to_accuracy_fixed.md",
+                                                               f"{rel}/time_to_accuracy_fused.md"]),
             # the fast recipe `make train` runs, its full arm from time_to_accuracy_bf16 (+ the earlier study of
             # fashion_mnist_fast.yaml: its command is inside)
             "leave_one_out": (["--recipe", "recipes/fashion_mnist_fast_4stage14.yaml", "--seeds", "0", "1",
@@ -90,6 +91,7 @@ def commands(budget):
                                           for d, s in (("fixed", 0), ("bf16", 1), ("fixed", 2))]
                           + ["--out", f"{rel}/tta_views_pr28.md"], [f"{rel}/tta_views_pr28.md"]),
             "flops_efficiency": ([], [f"{rel}/flops_efficiency.md"]),
+            "fused_batch_norm": ([], [f"{rel}/fused_batch_norm.md"]),
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             # (the committed file also times the pipeline's transfer recipe: its command is inside)
             "strategy_overhead": ([], [f"{rel}/strategy_overhead.md", f"{rel}/strategy_overhead_amd.md"]),
@@ -126,6 +128,9 @@ def commands(budget):
                        "--limit", "1000", "--cache-dir", f"{work}/tta_views_cache",
                        "--out", f"{rel}/tta_views.md"], [f"{rel}/tta_views.md"]),
         "flops_efficiency": (["--steps", "20", "--out", f"{rel}/flops_efficiency.md"], [f"{rel}/flops_efficiency.md"]),
+        "fused_batch_norm": (["--recipes", "recipes/fashion_mnist.yaml", "--steps", "5", "--rounds", "1",
+                              "--limit-examples", "2000", "--out", f"{rel}/fused_batch_norm.md"],
+                             [f"{rel}/fused_batch_norm.md"]),
         "architecture_scan": (["--steps", "10", "--rounds", "1", "--limit-examples", "2000",
                                "--variants", "4 stages 16-48-96-192", "--out", f"{rel}/architecture_scan.md"],
                               [f"{rel}/architecture_scan.md"]),
@@ -155,6 +160,7 @@ PRODUCED_BY = {
     "time_to_accuracy": "see the Command line inside the file",
     "leave_one_out": "see the Command line inside the file",
     "flops_efficiency": "see the Command line inside the file",
+    "fused_batch_norm": "see the Command line inside the file",
     "architecture_scan": "see the Command line inside the file",
     "strategy_overhead": "see the Command line inside the file",
     "epoch_gap": "see the Command line inside the file",
