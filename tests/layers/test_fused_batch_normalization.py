@@ -159,3 +159,23 @@ def test_fit_under_two_replicas():
     assert np.all(np.isfinite(result["loss"]))
     # momentum 0.5 over 8 steps: the moving mean has moved from 0 to about the features' mean
     np.testing.assert_allclose(result["moving_mean"], result["batch_mean"], atol=0.25)
+
+
+def test_batchnorm_recalibration_averages_the_batch_statistics():
+    import keras
+    import tensorflow as tf
+
+    from deeprob_keras.layers import FusedBatchNormalization
+    from deeprob_keras.training.batchnorm_recalibration import recalibrate_batchnorm
+
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(m, 1.0, (16, 4, 4, 2)).astype("float32") for m in (0.0, 2.0, 4.0)]
+    inputs = keras.Input((4, 4, 2))
+    layer = FusedBatchNormalization(momentum=0.99)
+    model = keras.Model(inputs, layer(inputs))
+    assert recalibrate_batchnorm(model, tf.data.Dataset.from_tensor_slices(np.stack(batches)), num_batches=3) == 1
+    np.testing.assert_allclose(layer.moving_mean.numpy(), np.mean([b.mean(axis=(0, 1, 2)) for b in batches], axis=0),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_variance.numpy(),
+                               np.mean([b.var(axis=(0, 1, 2)) for b in batches], axis=0), rtol=1e-5)
+    assert layer.momentum == 0.99
