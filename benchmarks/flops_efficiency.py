@@ -126,6 +126,17 @@ def steady_images_per_second(model, dataset, steps, batch, per_execution=1):
     return batch * (last_step - first_step) / (finished - started)
 
 
+def load_average_text():
+    """The 1, 5 and 15 minute load averages, as "1.2 1.9 2.0"."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def side_by_side_footer(result):
+    """The closing lines of a side-by-side timing report: the load around it, the CPU, when, the command."""
+    return ["", f"Load average (1, 5, 15 min) before: {result['load_before']}; after: {result['load_after']}. "
+            f"{result['cpu']}, {result['when']}.", "", f"Command: `{result['command']}`"]
+
+
 def side_by_side_step_seconds(recipe_path, variants, steps=100, rounds=3):
     """Seconds per training step of each variant of a recipe ({name: recipe overrides}), side by side:
     `side_by_side_recipes` with every variant built from `recipe_path`."""

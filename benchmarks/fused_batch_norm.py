@@ -70,13 +70,7 @@ def report_lines(result):
     for row in result["rows"]:
         rounds = zip(*(row["rounds"][v] for v in VARIANTS))
         lines.append(f"- {row['recipe']}: " + "; ".join(" / ".join(f"{t:.0f}" for t in r) for r in rounds))
-    lines += ["", f"Load average (1, 5, 15 min) before: {result['load_before']}; after: {result['load_after']}. "
-              f"{result['cpu']}, {result['when']}.", "", f"Command: `{result['command']}`"]
-    return lines
-
-
-def _load():
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return lines + flops_efficiency.side_by_side_footer(result)
 
 
 def main(argv=None):
@@ -93,12 +87,13 @@ def main(argv=None):
     if args.steps < 1 or args.rounds < 1:
         parser.error("--steps and --rounds must be at least 1")
     smoke = {"data.limit_examples": args.limit_examples} if args.limit_examples else None
-    load_before = _load()
+    load_before = flops_efficiency.load_average_text()
     print(f"fused_batch_norm: timing {len(args.recipes)} recipe(s) x {len(VARIANTS)} variants, "
           f"{args.rounds} rounds of {args.steps} steps", flush=True)
     seconds = flops_efficiency.side_by_side_recipes(entries(args.recipes, smoke), args.steps, args.rounds)
     result = {"rows": summarize(seconds, args.recipes), "steps": args.steps, "rounds": args.rounds,
-              "load_before": load_before, "load_after": _load(), "cpu": flops_efficiency.cpu_features()["model"],
+              "load_before": load_before, "load_after": flops_efficiency.load_average_text(),
+              "cpu": flops_efficiency.cpu_features()["model"],
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": ".venv/bin/python benchmarks/fused_batch_norm.py " + " ".join(
                   argv if argv is not None else sys.argv[1:])}

@@ -92,13 +92,7 @@ def report_lines(result):
         lines.append(f"| {row['recipe']} "
                      f"| {row['batch_size']} | {row['default_ms']:.1f} | {row['mirrored_ms']:.1f} "
                      f"| **{row['ratio']:.2f}x** | {', '.join(f'{r:.2f}x' for r in row['round_ratios'])} |")
-    lines += ["", f"Load average (1, 5, 15 min) before: {result['load_before']}; after: {result['load_after']}. "
-              f"{result['cpu']}, {result['when']}.", "", f"Command: `{result['command']}`"]
-    return lines
-
-
-def _load():
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return lines + flops_efficiency.side_by_side_footer(result)
 
 
 def main(argv=None):
@@ -121,12 +115,12 @@ def main(argv=None):
     import tensorflow as tf
 
     mirrored = tf.distribute.MirroredStrategy()
-    load_before, started = _load(), time.time()
+    load_before, started = flops_efficiency.load_average_text(), time.time()
     timed, labels = entries(args.recipes, mirrored, args.steps_per_execution)
     costs = flops_efficiency.side_by_side_recipes(timed, args.steps, args.rounds)
     result = {"rows": summarize(costs, labels), "steps": args.steps, "rounds": args.rounds,
               "replicas": mirrored.num_replicas_in_sync, "load_before": load_before,
-              "load_after": _load(), "cpu": flops_efficiency.cpu_features()["model"],
+              "load_after": flops_efficiency.load_average_text(), "cpu": flops_efficiency.cpu_features()["model"],
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
               "command": " ".join([".venv/bin/python", "benchmarks/strategy_overhead.py"] + (argv or sys.argv[1:]))}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
