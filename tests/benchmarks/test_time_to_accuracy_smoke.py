@@ -139,7 +139,7 @@ def test_a_run_with_other_overrides_is_kept_in_the_json_and_left_out_of_the_repo
     (tmp_path / "tta.json").write_text(json.dumps({"runs": [_fake_run("tiny_default", 0, {}, 0.5)]}))
     trained = []
 
-    def fake_run_one(recipe_path, seed, work_dir, overrides):
+    def fake_run_one(recipe_path, seed, work_dir, overrides, curve_every=1):
         trained.append((seed, overrides))
         return _fake_run("tiny_default", seed, overrides, 0.75)
 
@@ -163,7 +163,7 @@ def test_a_disturbed_run_is_trained_again_and_the_first_one_kept_with_why(tmp_pa
     (runs / "tiny_fast_seed0" / "metrics.json").write_text("{}")
     trained = []
 
-    def fake_run_one(recipe_path, seed, work_dir, overrides):
+    def fake_run_one(recipe_path, seed, work_dir, overrides, curve_every=1):
         name = os.path.basename(recipe_path) == "b.yaml" and "tiny_fast" or "tiny_default"
         trained.append((name, seed))
         assert not os.path.exists(os.path.join(work_dir, f"{name}_seed{seed}"))  # from scratch
@@ -308,7 +308,8 @@ def test_ratios_are_against_the_first_recipe_and_say_so_when_it_has_no_run(tmp_p
     default = _recipe(tmp_path / "a.yaml", "tiny_default", "none")
     fast = _recipe(tmp_path / "b.yaml", "tiny_fast", "none")
     out = tmp_path / "tta.md"
-    monkeypatch.setattr(bench, "run_one", lambda path, seed, work_dir, overrides: _fake_run("tiny_fast", seed, {}, 0.7))
+    monkeypatch.setattr(bench, "run_one",
+                        lambda path, seed, work_dir, overrides, curve_every=1: _fake_run("tiny_fast", seed, {}, 0.7))
     plotted = []
     monkeypatch.setattr(bench, "write_plot", lambda runs, path, first=None: plotted.append(first))
     bench.main(["--recipes", default, fast, "--seeds", "0", "--only", "tiny_fast:0", "--out", str(out),
