@@ -5,10 +5,11 @@ activations to float32, computes the batch moments (`ops.moments`), normalizes
 with separate elementwise ops and casts back, each a pass over the activation
 map, and as many again for the gradient. On a CPU those passes are memory-bound:
 on the wide 4-stage network (widths 16-64-128-256, 28x28 images, bfloat16 on an
-AMD EPYC, 2 cores) the BatchNorms were a third of the training step (no
-BatchNorm: 123 ms against 180 ms a step). TensorFlow's `FusedBatchNormV3`
+AMD EPYC, 2 cores) the BatchNorms were 28 % of the training step (without
+them: 118.7 ms against 164.4 ms a step). TensorFlow's `FusedBatchNormV3`
 (oneDNN's batch normalization on x86) does the same arithmetic in one kernel
-per direction; the step fell from 164 to 125 ms (benchmarks/results/fused_batch_norm.md).
+per direction; the step fell to 127.7 ms, and 1.25-1.31x on the three recipes
+measured (benchmarks/results/fused_batch_norm.md).
 """
 
 import keras

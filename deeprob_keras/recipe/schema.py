@@ -49,7 +49,7 @@ class ModelSpec:
                                               "every block starts as its shortcut (needs batch_norm)")
     bn_momentum: float = spec(0.9, range=UNIT, hi_open=True, doc="BatchNorm moving-average momentum (Keras's 0.99 lags on short runs)")
     fused_batch_norm: bool = spec(False, doc="BatchNorm through TensorFlow's fused kernel (same formula and variables; "
-                                             "1.31x faster training steps on the wide 4-stage network, 2 CPU cores; "
+                                             "training steps 1.25-1.31x faster on three recipes, 2 CPU cores; "
                                              "needs batch_norm)")
     head_dropout: float = spec(0.0, range=UNIT, hi_open=True, doc="inverted dropout before the classifier")
     head: str = spec("dense", choices=choices.HEAD_NAMES, doc="classifier layer")
