@@ -34,8 +34,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 TECHNIQUES = {
     "flip_crop": ("+flip, scale 28-32, crop 28", lambda e: {
@@ -123,17 +125,11 @@ def fix_warmup(recipe_overrides, recipe, epochs):
 
 
 def load_results(path):
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return {"runs": []}
+    return results_io.read_json(path, {"runs": []})
 
 
 def save_results(data, path):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
+    results_io.write_json(path, data)
 
 
 def run_arm(arm, seed_index, overrides, args, work_dir):

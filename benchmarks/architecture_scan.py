@@ -14,7 +14,6 @@ Writes benchmarks/results/architecture_scan.{md,json}.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -24,6 +23,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import flops_efficiency  # noqa: E402
+import results_io  # noqa: E402
 
 
 # variant -> model overrides of the recipe; "base" is the recipe as it is and comes first.
@@ -87,8 +87,7 @@ def main(argv=None):
             "rounds": args.rounds, "variants": variants, "load_before": load_before, "load_after": os.getloadavg(),
             "command": ".venv/bin/python benchmarks/architecture_scan.py " + " ".join(argv or sys.argv[1:])}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(data, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), data)
     write_report(data, args.out)
     print(f"architecture_scan: wrote {args.out}")
 

@@ -11,7 +11,6 @@ published Fashion-MNIST figures in docs/RESULTS.md.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -19,8 +18,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 
 def run_seed(recipe_path, seed, work_dir):
@@ -77,12 +78,11 @@ def main(argv=None):
     data = {"recipe": os.path.relpath(os.path.abspath(args.recipe), ROOT), "runs": [],
             "command": ".venv/bin/python benchmarks/default_recipe.py " + " ".join(
                 argv if argv is not None else sys.argv[1:])}
-    json_path = os.path.splitext(args.out)[0] + ".json"
+    json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     for seed in args.seeds:
         data["runs"].append(run_seed(args.recipe, seed, args.work_dir))
-        with open(json_path, "w") as f:
-            json.dump(data, f, indent=1)
+        results_io.write_json(json_path, data)
         write_report(data, args.out)
         r = data["runs"][-1]
         print(f"seed {seed}: test accuracy {r['test_accuracy']:.4f}, {r['train_seconds'] / 60:.1f} min", flush=True)

@@ -27,8 +27,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 
 def arms(epochs, members, snapshots):
@@ -187,7 +189,7 @@ def main(argv=None):
     unknown = [a for a in (args.arms or []) if a not in all_arms]
     if unknown:
         parser.error(f"unknown arm(s) {unknown}; the arms are {list(all_arms)}")
-    json_path = os.path.splitext(args.out)[0] + ".json"
+    json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     data = {"runs": []}
     if os.path.exists(json_path):
@@ -211,8 +213,7 @@ def main(argv=None):
             print(f"ensemble_comparison: {arm} seed {seed} ({model_epochs(overrides, args.epochs)} model-epochs)",
                   flush=True)
             data["runs"].append(run_arm(recipe, arm, overrides, seed, args.epochs, args.work_dir))
-            with open(json_path, "w") as f:
-                json.dump(data, f, indent=1)
+            results_io.write_json(json_path, data)
             write_report(data, args.out)
     if data["runs"]:
         print(open(write_report(data, args.out)).read())

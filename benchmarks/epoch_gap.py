@@ -31,6 +31,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
+import results_io  # noqa: E402
 
 ARMS = ("autotune", "library")
 
@@ -128,8 +130,7 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as out_dir:
             record = run_arm(args.arm, args.recipe, args.epochs, args.limit_examples, out_dir,
                              args.predict_each_epoch)
-        with open(args.arm_json, "w") as f:
-            json.dump(record, f)
+        results_io.write_json(args.arm_json, record)
         return 0
     load_before = _load()
     arms = {}
@@ -152,8 +153,7 @@ def main(argv=None):
               "load_before": load_before, "load_after": _load(),
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "command": command}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(result, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), result)
     with open(args.out, "w") as f:
         f.write("\n".join(report_lines(result)))
     print("\n".join(report_lines(result)))

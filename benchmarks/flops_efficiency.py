@@ -25,7 +25,6 @@ Writes benchmarks/results/flops_efficiency.{md,json}.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -33,6 +32,8 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
+import results_io  # noqa: E402
 
 DEFAULT_RECIPES = ("recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast.yaml", "recipes/fashion_mnist_wide.yaml")
 
@@ -293,8 +294,7 @@ def main(argv=None):
     data["recipes"] = [measure_recipe(p, args.steps) for p in args.recipes]
     data["load_after"] = list(os.getloadavg())
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(data, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), data)
     print(open(write_report(data, args.out)).read())
     return 0
 

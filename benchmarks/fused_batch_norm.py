@@ -15,7 +15,6 @@ Writes the .md and a .json beside it.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import flops_efficiency  # noqa: E402
+import results_io  # noqa: E402
 
 DEFAULT_RECIPES = ["recipes/fashion_mnist.yaml", "recipes/fashion_mnist_fast_4stage14.yaml",
                    "recipes/fashion_mnist_fast_4stage_wide_pr28_cross.yaml"]
@@ -98,8 +98,7 @@ def main(argv=None):
               "command": ".venv/bin/python benchmarks/fused_batch_norm.py " + " ".join(
                   argv if argv is not None else sys.argv[1:])}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(result, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), result)
     text = "\n".join(report_lines(result)) + "\n"
     with open(args.out, "w") as f:
         f.write(text)

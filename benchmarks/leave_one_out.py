@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 
 import flops_efficiency as _flops_efficiency  # noqa: E402
 import time_to_accuracy as _time_to_accuracy  # noqa: E402
+import results_io  # noqa: E402
 
 run_one = _time_to_accuracy.run_one
 
@@ -173,8 +174,7 @@ def write_report(data, out):
         lines += ["", "Notes:", ""] + [f"- {note}" for note in data["notes"]]
     png = os.path.splitext(out)[0] + ".png"
     lines += ["", f"![leave-one-out]({os.path.basename(png)})", "", f"Command: `{data['command']}`", ""]
-    with open(out, "w") as f:
-        f.write("\n".join(lines))
+    results_io.write_text(out, "\n".join(lines))
     write_plot(s, png)
     return out
 
@@ -201,7 +201,7 @@ def main(argv=None):
         parser.error(f"recipe not found: {args.recipe}")
     smoke = {k: v for k, v in (("training.epochs", args.epochs), ("data.limit_examples", args.limit_examples))
              if v is not None}
-    json_path = os.path.splitext(args.out)[0] + ".json"
+    json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     data = {"runs": []}
     if os.path.exists(json_path):
@@ -230,8 +230,7 @@ def main(argv=None):
             print(f"leave_one_out: {arm} seed {seed}", flush=True)
             run = run_one(args.recipe, seed, os.path.join(args.work_dir, arm), {**ARMS[arm][1], **smoke})
             data["runs"].append({**run, "arm": arm, "smoke": smoke})
-            with open(json_path, "w") as f:
-                json.dump(data, f, indent=1)
+            results_io.write_json(json_path, data)
             write_report(data, args.out)
     if args.costs or args.costs_only:
         arms = ["full"] + [a for a in ARMS if a != "full"
@@ -242,8 +241,7 @@ def main(argv=None):
         per_step = step_costs(args.recipe, arms, args.cost_steps, args.cost_rounds, smoke)
         data["step_costs"] = {"seconds_per_step": per_step, "steps": args.cost_steps, "rounds": args.cost_rounds,
                               "load_before": load, "load_after": list(os.getloadavg())}
-        with open(json_path, "w") as f:
-            json.dump(data, f, indent=1)
+        results_io.write_json(json_path, data)
     if data["runs"]:
         print(open(write_report(data, args.out)).read())
     return 0

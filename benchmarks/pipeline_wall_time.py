@@ -53,6 +53,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEEPROB = os.path.join(os.path.dirname(sys.executable), "deeprob")
 GOAL = 1.3
 BACKBONE_STEP = "backbone"  # the run report's row for the backbone pretraining (deeprob_pipeline.runners)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
+import results_io  # noqa: E402
 
 
 def timed(cmd, cwd, log):
@@ -270,8 +272,7 @@ def rewrite_report(out, work_dir):
     epochs = saved.get("epochs") or epochs_from_logs(os.path.abspath(work_dir))
     if epochs and not saved.get("epochs"):  # kept with the run's numbers
         saved["epochs"] = epochs
-        with open(os.path.splitext(out)[0] + ".json", "w") as f:
-            json.dump(saved, f, indent=2)
+        results_io.write_json(results_io.json_beside(out), saved, indent=2)
     lines = report_lines(steps, run_report, comparison, saved.get("served"), saved.get("plain_metrics"),
                          saved.get("tuner", False), saved.get("examples_per_class"), saved.get("command"),
                          saved.get("epochs_scale"), epochs)
@@ -335,11 +336,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump({"steps": steps, "comparison": comparison, "wall_time": (run_report or {}).get("wall_time"),
-                   "served": served, "plain_metrics": plain_metrics, "tuner": args.tuner,
-                   "examples_per_class": args.examples_per_class, "epochs_scale": args.epochs_scale,
-                   "epochs": epochs, "command": command}, f, indent=2)
+    results_io.write_json(results_io.json_beside(args.out), {
+        "steps": steps, "comparison": comparison, "wall_time": (run_report or {}).get("wall_time"),
+        "served": served, "plain_metrics": plain_metrics, "tuner": args.tuner,
+        "examples_per_class": args.examples_per_class, "epochs_scale": args.epochs_scale,
+        "epochs": epochs, "command": command}, indent=2)
     print("\n".join(lines))
     return 0 if all(s["returncode"] == 0 for s in steps) else 1
 

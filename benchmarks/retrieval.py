@@ -33,6 +33,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -41,6 +42,7 @@ from deeprob_keras.data import load_arrays  # noqa: E402
 from deeprob_keras.retrieval import (ExactIndex, FaissHNSWIndex, compute_embeddings, embedding_model,  # noqa: E402
                                      exact_knn, faiss_available, model_preprocessing, neighbour_hits,
                                      pixel_vectors, plot_retrievals, precision_at_ks, recall_at_k)
+import results_io  # noqa: E402
 
 DEFAULT_MODEL = os.path.join("runs", "fashion_mnist", "model.keras")
 KS = (1, 5, 10)
@@ -241,8 +243,7 @@ def main(argv=None):
             "repeats": args.repeats, "embed_images_per_second": embed_rate,
             "figures": {k: os.path.relpath(v, ROOT) for k, v in figures.items()},
             "load_before": load_before, "load_after": os.getloadavg()[0], "wall_seconds": time.time() - started}
-    with open(base + ".json", "w") as f:
-        json.dump(data, f, indent=2)
+    results_io.write_json(base + ".json", data, indent=2)
     write_report(data, args.out)
     print(f"retrieval: {args.out}, {base}.json, {base}_pixels.png, {base}_features.png", flush=True)
     return 0

@@ -18,7 +18,6 @@ Writes the .md and a .json beside it.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import flops_efficiency  # noqa: E402
+import results_io  # noqa: E402
 
 STRATEGIES = ("default", "mirrored")
 
@@ -124,8 +124,7 @@ def main(argv=None):
               "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
               "command": " ".join([".venv/bin/python", "benchmarks/strategy_overhead.py"] + (argv or sys.argv[1:]))}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(result, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), result)
     with open(args.out, "w") as f:
         f.write("\n".join(report_lines(result)) + "\n")
     print("\n".join(report_lines(result)))

@@ -43,6 +43,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 THRESHOLDS = (0.92, 0.93, 0.94, 0.95)
 # Zalando's benchmark table (github.com/zalandoresearch/fashion-mnist README, "Benchmark"), test accuracy.
@@ -74,7 +75,23 @@ def _test_curve_callback(recipe, log_path, curve_every=1):
             self.started = None
 
         def on_epoch_begin(self, epoch, logs=None):
+            if self.last is not None and 0 < epoch and self.last["epoch"] < epoch:
+                self._estimate_untimed(epoch)
             self.started = time.perf_counter()
+
+        def _estimate_untimed(self, epoch):
+            # Killed after BackupAndRestore saved an epoch (it runs before this callback) and before this
+            # callback logged it: training resumes past epochs whose time was never recorded. Each is
+            # counted as long as the last timed epoch and marked `estimated`, so the total is not short.
+            member = self.last.get("member", 0)
+            logged = _read_curve(log_path)
+            step = self.last["train_seconds"] - (logged[-2]["train_seconds"] if len(logged) > 1 else 0.0)
+            for missing in range(self.last["epoch"] + 1, epoch + 1):
+                self.elapsed += step
+                self.last = {"epoch": missing, "member": member, "train_seconds": self.elapsed,
+                             "test_accuracy": None, "val_accuracy": None, "eval_seconds": 0.0, "estimated": True}
+                with open(log_path, "a") as f:
+                    f.write(json.dumps(self.last) + "\n")
 
         def on_epoch_end(self, epoch, logs=None):
             self.elapsed += time.perf_counter() - self.started
@@ -99,10 +116,21 @@ def _test_curve_callback(recipe, log_path, curve_every=1):
 
 
 def _read_curve(path):
+    """The logged epochs; a last line cut short by a kill is dropped (that epoch counts as untimed)."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [line for line in f if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i + 1 < len(lines):
+                raise ValueError(f"{path}: line {i + 1} is not JSON (only a last line cut by a kill is dropped)")
+    if len(records) < len(lines):  # rewrite without the partial line, so that appends start on a new line
+        results_io.write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+    return records
 
 
 def run_folder(name, seed, overrides):
@@ -344,6 +372,12 @@ def write_report(data, out):
               "are given, the wall time is the one the issue's targets use. A recipe with progressive resizing "
               "trains its early epochs on smaller images: its FLOPs are the mean over its epochs, and it has no "
               "median epoch."]
+    estimated = [r for r in runs if any(p.get("estimated") for p in r.get("curve") or [])]
+    if estimated:
+        lines += ["", "Runs killed between an epoch's backup and its timing, then resumed: each untimed epoch is "
+                  "counted as long as the epoch before it (marked `estimated` in the JSON's curve): "
+                  + ", ".join(f"{r['name']} seed {r['seed']} ({sum(bool(p.get('estimated')) for p in r['curve'])}"
+                              " epoch(s))" for r in estimated) + "."]
     sparse = sorted({r.get("curve_every", 1) for r in runs} - {1})
     if sparse:
         lines += ["", "Runs whose test set was scored only every N epochs and at the last (`--curve-every`; their "
@@ -368,9 +402,7 @@ def write_report(data, out):
     lines += ["", "Published (Zalando's benchmark table): " + ", ".join(f"{n} {a:.3f}" for n, a in PUBLISHED) + ".",
               "", f"![accuracy against minutes]({os.path.splitext(os.path.basename(out))[0]}.png)", "",
               f"Command: `{data['command']}`", ""]
-    with open(out, "w") as f:
-        f.write("\n".join(lines))
-    return out
+    return results_io.write_text(out, "\n".join(lines))
 
 
 def measure_step_costs(recipe_paths, steps, rounds, overrides=None):
@@ -534,7 +566,7 @@ def main(argv=None):
             parser.error(f"expected NAME:SEED, e.g. fashion_mnist:0. Received: {key!r}")
     overrides = {k: v for k, v in (("training.epochs", args.epochs),
                                    ("data.limit_examples", args.limit_examples)) if v is not None}
-    json_path = os.path.splitext(args.out)[0] + ".json"
+    json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     data = {"runs": []}
     if os.path.exists(json_path):
@@ -554,8 +586,7 @@ def main(argv=None):
 
     if args.rerun:
         moved = set_aside(data, args.rerun, args.work_dir, overrides, args.why.strip())
-        with open(json_path, "w") as f:  # before training: a crash in the rerun loses nothing
-            json.dump(data, f, indent=1)
+        results_io.write_json(json_path, data)  # before training: a crash in the rerun loses nothing
         print(f"time_to_accuracy: set aside for a rerun: {moved or 'none finished'}", flush=True)
         args.only = list(args.only or []) + list(args.rerun)  # a rerun trains just what it names
     done = {(r["name"], r["seed"]) for r in matching()["runs"]}
@@ -569,8 +600,7 @@ def main(argv=None):
             data["runs"].append(run_one(path, seed, args.work_dir, overrides, args.curve_every))
             data["runs"].sort(key=lambda r: (list(names.values()).index(r["name"])
                                              if r["name"] in names.values() else 99, r["seed"]))
-            with open(json_path, "w") as f:
-                json.dump(data, f, indent=1)
+            results_io.write_json(json_path, data)
             shown = matching()
             write_report(shown, args.out)
             write_plot(shown["runs"], os.path.splitext(args.out)[0] + ".png", shown["first"])
@@ -578,8 +608,7 @@ def main(argv=None):
         print(f"time_to_accuracy: timing the training steps side by side ({args.step_cost[0]} steps, "
               f"{args.step_cost[1]} rounds)", flush=True)
         data.setdefault("step_costs", []).append(measure_step_costs(args.recipes, *args.step_cost, overrides))
-        with open(json_path, "w") as f:
-            json.dump(data, f, indent=1)
+        results_io.write_json(json_path, data)
     shown = matching()
     if shown["runs"]:
         write_report(shown, args.out)

@@ -41,6 +41,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -50,6 +51,7 @@ from deeprob_keras.recipe import load_recipe, recipe_from_dict, with_overrides  
 from deeprob_keras.training import build_compiled_model, load_recipe_datasets, train_recipe  # noqa: E402
 from deeprob_keras.training.plan import RunPlan  # noqa: E402
 from deeprob_keras.transfer import advise, probe_accuracies  # noqa: E402
+import results_io  # noqa: E402
 
 ARMS = ("scratch", "feature extraction", "fine-tune top", "fine-tune all", "best stage probe")
 TRANSFER_ARMS = ARMS[1:]
@@ -385,8 +387,7 @@ def main(argv=None):
                           + "  ".join(f"{name}: " + " ".join(f"{a}={v[a]:.3f}" for a in TRANSFER_ARMS)
                                       for name, v in r["backbones"].items())
                           + f"  ({time.time() - started:.0f} s)", flush=True)
-                    with open(json_path, "w") as f:
-                        json.dump(results, f, indent=1)
+                    results_io.write_json(json_path, results)
                     write_report(results, command, time.time() - started, args.out)
     if not results["settings"]:
         raise SystemExit("transfer: nothing to run (check --targets / --sizes)")

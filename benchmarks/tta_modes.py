@@ -16,7 +16,6 @@ Writes benchmarks/results/tta_modes.{md,json}.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -24,8 +23,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 MODES = ("none", "flip", "flip_translate", "flip_cross", "ten_crop", "scales", "multi_scale_crops")
 
@@ -156,8 +157,7 @@ def main(argv=None):
         data["models"].append(entry)
     data["load_after"] = list(os.getloadavg())
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(data, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), data)
     print(open(write_report(data, args.out)).read())
     return 0
 

@@ -18,7 +18,6 @@ Per-view probabilities are cached (`--cache-dir`, one `.npz` per model and
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+import results_io  # noqa: E402
 
 SHIFTS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)] + [
     (2, 2), (-2, -2), (2, -2), (-2, 2), (0, 2), (0, -2), (2, 0), (-2, 0)]
@@ -156,8 +156,7 @@ def main(argv=None):
             "command": " ".join([".venv/bin/python", "benchmarks/tta_views.py"] + (argv if argv is not None
                                                                                   else sys.argv[1:]))}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(data, f, indent=1)
+    results_io.write_json(results_io.json_beside(args.out), data)
     with open(args.out, "w") as f:
         f.write("\n".join(report_lines(data)))
     print("\n".join(report_lines(data)))

@@ -346,3 +346,38 @@ def test_curve_every_scores_every_nth_epoch_and_the_last_and_times_all(tmp_path)
     assert "scored only every N epochs" in out.read_text() and "N = 2: tiny_sparse seed 0" in out.read_text()
     with pytest.raises(SystemExit):
         bench.main(["--recipes", recipe, "--curve-every", "0", "--out", str(out)])
+
+
+def test_epochs_trained_but_never_timed_before_a_kill_are_estimated_not_dropped(tmp_path):
+    """BackupAndRestore saves an epoch before the curve callback logs it: a kill in between resumes the run
+    past an untimed epoch. Its time is counted as the epoch before it, marked `estimated`."""
+    bench = _load()
+    from deeprob_keras.recipe import load_recipe
+
+    log = tmp_path / "test_curve.jsonl"
+    log.write_text(json.dumps({"epoch": 1, "member": 0, "train_seconds": 10.0, "test_accuracy": 0.5}) + "\n"
+                   + json.dumps({"epoch": 2, "member": 0, "train_seconds": 22.0, "test_accuracy": 0.6}) + "\n")
+    callback = bench._test_curve_callback(load_recipe(_recipe(tmp_path / "a.yaml", "tiny", "none")), str(log))
+    callback.on_epoch_begin(3)  # the backup holds 3 epochs: the 3rd was trained, never logged
+    curve = bench._read_curve(str(log))
+    assert [p["epoch"] for p in curve] == [1, 2, 3]
+    assert curve[2]["estimated"] and curve[2]["train_seconds"] == pytest.approx(34.0)
+    assert curve[2]["test_accuracy"] is None and callback.elapsed == pytest.approx(34.0)
+    callback.on_epoch_begin(3)  # nothing more is missing
+    assert len(bench._read_curve(str(log))) == 3
+    runs = [dict(_fake_run("tiny", 0, {}, 0.7), curve=curve)]
+    bench.write_report({"runs": runs, "first": "tiny", "command": "x"}, str(tmp_path / "tta.md"))
+    assert "tiny seed 0 (1 epoch(s))" in (tmp_path / "tta.md").read_text()
+
+
+def test_a_curve_line_cut_by_a_kill_is_dropped_and_the_log_stays_appendable(tmp_path):
+    bench = _load()
+    log = tmp_path / "test_curve.jsonl"
+    log.write_text(json.dumps({"epoch": 1, "train_seconds": 10.0}) + "\n" + '{"epoch": 2, "train_sec')
+    assert bench._read_curve(str(log)) == [{"epoch": 1, "train_seconds": 10.0}]
+    with open(log, "a") as f:
+        f.write(json.dumps({"epoch": 2, "train_seconds": 20.0}) + "\n")
+    assert [p["epoch"] for p in bench._read_curve(str(log))] == [1, 2]
+    log.write_text('{"epoch": 1, "tr\n' + json.dumps({"epoch": 2, "train_seconds": 20.0}) + "\n")
+    with pytest.raises(ValueError, match="line 1 is not JSON"):
+        bench._read_curve(str(log))
