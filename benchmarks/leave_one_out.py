@@ -15,8 +15,10 @@ precision and augmenting input pipeline) timed in one process, in turn, for
 a few rounds, so that the drift of a shared VM's speed, which moves whole
 runs by 1.3x from one day to the next, touches every arm alike; the median
 epoch of the training runs is shown beside it. Resumable: finished (arm,
-seed) pairs are kept in the JSON; `--arms` picks a subset so that the study
-can be split into invocations of under 2 hours.
+seed) pairs are kept in the JSON; `--only ARM:SEED` trains just those runs,
+so that the study can be split into invocations of under 2 hours while its
+report keeps naming the whole study's command. One study per file: a JSON
+that holds another recipe's runs is refused.
 
     .venv/bin/python benchmarks/leave_one_out.py [--seeds 0 1] [--arms full no_ema ...]
         [--full-from benchmarks/results/time_to_accuracy.json] [--costs [--costs-only]]
@@ -196,20 +198,30 @@ def main(argv=None):
     parser.add_argument("--costs-only", action="store_true", help="only that: train nothing")
     parser.add_argument("--cost-steps", type=int, default=100)
     parser.add_argument("--cost-rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="+", default=None, metavar="ARM:SEED",
+                        help="train just these runs of the study (its report and recorded command stay the whole "
+                             "study's), so that it can be split into invocations of under 2 hours")
     args = parser.parse_args(argv)
     if not os.path.exists(args.recipe):
         parser.error(f"recipe not found: {args.recipe}")
+    only = set()
+    for item in args.only or []:
+        arm, _, seed = item.partition(":")
+        if arm not in args.arms or not seed.lstrip("-").isdigit() or int(seed) not in args.seeds:
+            parser.error(f"--only {item}: expected ARM:SEED with an arm of {args.arms} and a seed of {args.seeds}")
+        only.add((arm, int(seed)))
     smoke = {k: v for k, v in (("training.epochs", args.epochs), ("data.limit_examples", args.limit_examples))
              if v is not None}
     json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    data = {"runs": []}
-    if os.path.exists(json_path):
-        with open(json_path) as f:
-            data = json.load(f)
-    data["recipe"] = os.path.relpath(os.path.abspath(args.recipe), ROOT)
-    data["command"] = ".venv/bin/python benchmarks/leave_one_out.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    data = results_io.read_json(json_path, {"runs": []})
+    recipe = os.path.relpath(os.path.abspath(args.recipe), ROOT)
+    if data["runs"] and data.get("recipe", recipe) != recipe:
+        parser.error(f"{os.path.relpath(json_path)} holds the study of {data['recipe']}, not {recipe}: "
+                     "give another --out (one study per file)")
+    data["recipe"] = recipe
+    data["command"] = _time_to_accuracy.command_without(
+        "leave_one_out.py", argv if argv is not None else sys.argv[1:], ("--only",))
     data["runs"] = [r for r in data["runs"] if r.get("smoke", {}) == smoke]
     from deeprob_keras.recipe import load_recipe, with_overrides
     from deeprob_keras.recipe.validation import to_dict
@@ -227,12 +239,14 @@ def main(argv=None):
             if (arm, seed) in done:
                 print(f"leave_one_out: {arm} seed {seed} (from {os.path.basename(json_path)})", flush=True)
                 continue
+            if only and (arm, seed) not in only:
+                continue
             print(f"leave_one_out: {arm} seed {seed}", flush=True)
             run = run_one(args.recipe, seed, os.path.join(args.work_dir, arm), {**ARMS[arm][1], **smoke})
             data["runs"].append({**run, "arm": arm, "smoke": smoke})
             results_io.write_json(json_path, data)
             write_report(data, args.out)
-    if args.costs or args.costs_only:
+    if (args.costs and not only) or args.costs_only:  # a part run (--only) trains, the whole study times
         arms = ["full"] + [a for a in ARMS if a != "full"
                            and to_dict(with_overrides(load_recipe(args.recipe), ARMS[a][1])) != base]
         print(f"leave_one_out: timing {len(arms)} arms side by side ({args.cost_rounds} rounds of "

@@ -520,16 +520,21 @@ def recorded_command(argv):
     The report covers every finished run in the JSON file, so the command that reproduces it is the whole
     study; a part run with `--only` would name just that part.
     """
+    return command_without("time_to_accuracy.py", argv, ("--only", "--rerun", "--why", "--step-cost"))
+
+
+def command_without(script, argv, options):
+    """`.venv/bin/python benchmarks/<script> <argv>` without the given options and their values."""
     kept, skipping = [], False
     for arg in argv:
-        if arg in ("--only", "--rerun", "--why", "--step-cost") or arg.startswith(("--only=", "--rerun=", "--why=")):
+        if arg in options or arg.startswith(tuple(f"{o}=" for o in options)):
             skipping = "=" not in arg
             continue
         if skipping and not arg.startswith("--"):
             continue
         skipping = False
         kept.append(arg)
-    return " ".join([".venv/bin/python benchmarks/time_to_accuracy.py", *kept])
+    return " ".join([f".venv/bin/python benchmarks/{script}", *kept])
 
 
 def main(argv=None):

@@ -79,3 +79,54 @@ def test_full_arm_taken_from_a_time_to_accuracy_json(tmp_path):
     assert full_runs_from(str(source), "recipes/fast.yaml", [0], [], smoke={"training.epochs": 1}) == []
     with pytest.raises(SystemExit, match="no such file"):
         full_runs_from(str(tmp_path / "missing.json"), "recipes/fast.yaml", [0], [], smoke={})
+
+
+def _tiny_recipe(path, name="tiny_fast"):
+    path.write_text(f"name: {name}\ndata: {{dataset: digits}}\nmodel: {{widths: [4, 8]}}\n"
+                    "schedule: {warmup_epochs: 0}\naugmentation: {flip: true, translate: 1}\n"
+                    "training: {epochs: 1, batch_size: 64}\n")
+    return str(path)
+
+
+def _fake_runner(trained):
+    def run_one(recipe_path, seed, work_dir, overrides, curve_every=1):
+        trained.append((work_dir.rsplit("/", 1)[-1], seed))
+        return {"recipe": recipe_path, "seed": seed, "final_test_accuracy": 0.9, "train_seconds": 1.0, "epochs": 1,
+                "curve": [{"epoch": 1, "train_seconds": 1.0, "test_accuracy": 0.9}],
+                "load_before": [0.0] * 3, "load_after": [0.0] * 3}
+    return run_one
+
+
+def test_only_trains_the_named_runs_and_the_report_keeps_the_whole_studys_command(tmp_path, monkeypatch):
+    leave_one_out = _load()
+    trained = []
+    monkeypatch.setattr(leave_one_out, "run_one", _fake_runner(trained))
+    monkeypatch.setattr(leave_one_out, "step_costs", lambda *a, **k: pytest.fail("a part run timed the arms"))
+    recipe = _tiny_recipe(tmp_path / "tiny.yaml")
+    study = ["--recipe", recipe, "--arms", "full", "no_flip", "no_translate", "--seeds", "0", "1", "--costs",
+             "--out", str(tmp_path / "loo.md"), "--work-dir", str(tmp_path / "runs")]
+    leave_one_out.main([*study, "--only", "no_flip:1", "full:0"])
+    assert sorted(trained) == [("full", 0), ("no_flip", 1)]
+    data = json.loads((tmp_path / "loo.json").read_text())
+    assert data["command"] == ".venv/bin/python benchmarks/leave_one_out.py " + " ".join(study)
+    assert "--only" not in (tmp_path / "loo.md").read_text()
+    leave_one_out.main([*study, "--only", "no_flip:1", "no_translate:0"])  # no_flip:1 is done: only the other
+    assert sorted(trained) == [("full", 0), ("no_flip", 1), ("no_translate", 0)]
+    for bad in ("no_flip", "no_flip:7", "no_ema:0", "no_flip:x"):
+        with pytest.raises(SystemExit):
+            leave_one_out.main([*study, "--only", bad])
+
+
+def test_a_json_of_another_recipes_study_is_refused_not_mixed(tmp_path, monkeypatch, capsys):
+    leave_one_out = _load()
+    monkeypatch.setattr(leave_one_out, "run_one", _fake_runner([]))
+    out = ["--out", str(tmp_path / "loo.md"), "--work-dir", str(tmp_path / "runs"), "--seeds", "0",
+           "--arms", "full"]
+    leave_one_out.main(["--recipe", _tiny_recipe(tmp_path / "a.yaml", "a"), *out])
+    before = (tmp_path / "loo.json").read_text()
+    with pytest.raises(SystemExit) as raised:
+        leave_one_out.main(["--recipe", _tiny_recipe(tmp_path / "b.yaml", "b"), *out])
+    assert raised.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "holds the study of" in message and "a.yaml" in message and "another --out" in message
+    assert (tmp_path / "loo.json").read_text() == before
