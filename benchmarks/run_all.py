@@ -95,6 +95,9 @@ def commands(budget):
             "architecture_scan": ([], [f"{rel}/architecture_scan.md"]),
             # (the committed file also times the pipeline's transfer recipe: its command is inside)
             "strategy_overhead": ([], [f"{rel}/strategy_overhead.md", f"{rel}/strategy_overhead_amd.md"]),
+            # the pipeline's transfer recipe at 6,000 examples per class, as pipeline_wall_time_6000_x3_fixed wrote it
+            "strategy_fresh_process": (["--recipe", "runs/bench_pipeline_6000_x3_fixed/recipe.yaml", "--epochs", "3"],
+                                       [f"{rel}/strategy_fresh_process.md"]),
             # (+ the same with a predict after each epoch: its command is inside)
             "epoch_gap": ([], [f"{rel}/epoch_gap.md", f"{rel}/epoch_gap_predict.md"]),
             "retrieval": ([], [f"{rel}/retrieval.md"]),
@@ -136,6 +139,9 @@ def commands(budget):
                               [f"{rel}/architecture_scan.md"]),
         "strategy_overhead": (["--steps", "5", "--rounds", "1", "--out", f"{rel}/strategy_overhead.md"],
                               [f"{rel}/strategy_overhead.md"]),
+        "strategy_fresh_process": (["--recipe", "recipes/fashion_mnist.yaml", "--epochs", "1", "--rounds", "1",
+                                    "--limit-examples", "2000", "--work-dir", f"{work}/strategy_fresh",
+                                    "--out", f"{rel}/strategy_fresh_process.md"], [f"{rel}/strategy_fresh_process.md"]),
         "epoch_gap": (["--epochs", "2", "--limit-examples", "2000", "--out", f"{rel}/epoch_gap.md"],
                       [f"{rel}/epoch_gap.md"]),
         # the trained default model if there is one (runs/fashion_mnist), else 1 epoch on 12,000 images
@@ -163,6 +169,7 @@ PRODUCED_BY = {
     "fused_batch_norm": "see the Command line inside the file",
     "architecture_scan": "see the Command line inside the file",
     "strategy_overhead": "see the Command line inside the file",
+    "strategy_fresh_process": "see the Command line inside the file",
     "epoch_gap": "see the Command line inside the file",
     "tta_modes": "see the Command line inside the file",
     "tta_views": "see the Command line inside the file",
