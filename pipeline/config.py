@@ -11,6 +11,7 @@ from typing import Any, Optional
 import yaml
 
 from deeprob_keras.recipe.validation import RecipeError, from_dict, spec, to_dict
+from deeprob_keras.recipe.choices import STRATEGIES
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SEARCH_SPACE = [
@@ -65,6 +66,11 @@ class PipelineConfig:
     kubeflow_pipeline_root: Optional[str] = spec(None, doc="e.g. gs://bucket/deeprob; default pipeline_root")
     trainer_accelerator_type: Optional[str] = spec("NVIDIA_TESLA_T4", doc="GPU type requested by the Trainer")
     trainer_accelerator_count: int = spec(1, range=(0, 16))
+    trainer_strategy: str = spec(
+        "auto", choices=STRATEGIES,
+        doc="the Trainer's tf.distribute strategy, as `deeprob train --strategy`: auto = MirroredStrategy over "
+            "2+ GPUs, else the one device; mirrored = MirroredStrategy even of one replica (1.1x the step time "
+            "on one CPU, benchmarks/results/strategy_fresh_process.md)")
     seed: int = spec(0, range=(0, None))
 
     def validate(self):

@@ -78,6 +78,7 @@ def trainer_custom_config(config, recipe, class_names):
         "class_names": list(class_names),
         "tuner_trials": config.tuner_trials,
         "tuner_epochs": config.tuner_epochs,
+        "strategy": config.trainer_strategy,
     }
 
 

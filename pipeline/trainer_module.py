@@ -17,6 +17,7 @@ from tfx.components.tuner.component import TunerFnResult
 from deeprob_keras.quiet import verbose_requested
 from deeprob_keras.recipe import recipe_from_dict
 from deeprob_keras.training import export_saved_model, train_recipe
+from deeprob_keras.training.strategy import choose_strategy
 from deeprob_keras.tuning import apply_hyperparameters, tuner_seed
 from deeprob_keras.tuning.hypermodel import RecipeHyperModel
 from deeprob_pipeline.tfrecord_data import expand_patterns, sample_arrays, tfrecord_datasets
@@ -52,28 +53,36 @@ def _data_fn(fn_args):
     return data_fn
 
 
-def run_fn(fn_args, strategy=None):
-    """TFX Trainer entry point: trains the recipe under MirroredStrategy, exports the SavedModel.
+def strategy_name(strategy):
+    """'MirroredStrategy, 2 replica(s)', or 'one device (default strategy)', for the Trainer's line."""
+    if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        return "one device (default strategy)"
+    return f"{type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)"
 
-    A two_phase transfer recipe runs both phases (head on the frozen backbone,
-    then fine-tuning), each on the Trainer's TFRecords under the same strategy.
-    `strategy` (tests) replaces the default `MirroredStrategy()` (all local GPUs,
-    else the CPU).
+
+def run_fn(fn_args, strategy=None):
+    """TFX Trainer entry point: trains the recipe under its strategy, exports the SavedModel.
+
+    The strategy is `custom_config["strategy"]` (the pipeline config's `trainer_strategy`), chosen as
+    `deeprob train --strategy` chooses: by default `MirroredStrategy` over the Trainer's GPUs when it
+    has two or more, else the one device. A MirroredStrategy of one replica does the same work at
+    1.1x the step time on one CPU (`benchmarks/strategy_fresh_process.py`); "mirrored" asks for it anyway.
+    A two_phase transfer recipe runs both phases (head on the frozen backbone, then fine-tuning), each
+    on the Trainer's TFRecords under the same strategy. `strategy` (tests) replaces the chosen one.
 
     Artifacts of the run (recipe.yaml, history.csv, model.keras, TensorBoard
     logs) go to `fn_args.model_run_dir`; the serving SavedModel (signatures
     `serving_default` and `serving_images`) to `fn_args.serving_model_dir`.
     """
     recipe = recipe_from_fn_args(fn_args)
-    strategy = strategy or tf.distribute.MirroredStrategy()
+    strategy = strategy or choose_strategy((fn_args.custom_config or {}).get("strategy", "auto"))
     what = f"{recipe.training.epochs} epoch(s)"
     if recipe.model.name == "backbone" and recipe.transfer is not None:
         what = (f"transfer from {recipe.transfer.backbone} ({recipe.transfer.mode}"
                 + (f": {recipe.transfer.feature_extraction_epochs} epoch(s) head only, then "
                    f"{recipe.training.epochs} fine-tuning" if recipe.transfer.mode == "two_phase"
                    else f", {recipe.training.epochs} epoch(s)") + ")")
-    print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy.num_replicas_in_sync} replica(s), {what}",
-          flush=True)
+    print(f"deeprob pipeline: Trainer: {recipe.name!r}, {strategy_name(strategy)}, {what}", flush=True)
     started = time.time()
     result = train_recipe(recipe, fn_args.model_run_dir, strategy=strategy, verbose=2, export=False,
                           data_fn=_data_fn(fn_args))

@@ -33,7 +33,10 @@ MODEL_NAMES = ("small_resnet", "mlp", "backbone")
 POOLING_NAMES = ("stride", "max", "fractional_max")
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
-# Declared here, read by the assembly (training/precision.py, tuning/search_space.py).
+# Declared here, read by the assembly (training/precision.py, training/strategy.py, tuning/search_space.py).
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")
+# The tf.distribute strategies by name: `deeprob train --strategy`, the pipeline's `trainer_strategy`
+# (training/strategy.py builds them).
+STRATEGIES = ("auto", "default", "mirrored")
 SEARCH_KINDS = ("float", "int", "choice")
 SEARCH_SAMPLINGS = ("linear", "log")

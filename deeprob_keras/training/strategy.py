@@ -13,7 +13,7 @@ machine without accelerators (it must run before TensorFlow initializes its
 devices).
 """
 
-STRATEGIES = ("auto", "default", "mirrored")
+from deeprob_keras.recipe.choices import STRATEGIES
 
 
 def choose_strategy(name="auto", cpu_replicas=None):
