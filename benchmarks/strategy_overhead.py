@@ -7,6 +7,12 @@ epochs (stop 33; docs/MEASUREMENTS_NOTES.md). This times each recipe's training 
 strategies in one process, in turn each round (`flops_efficiency.side_by_side_recipes`), so that a
 drifting VM touches both alike, and reports the ratio. It trains nothing beyond the timed steps.
 
+It times the steady state of one long `fit` (no epoch boundaries, no validation) and found 1.01-1.08x.
+Whole epochs in fresh processes, as the Trainer runs them, cost 1.22-1.29x under MirroredStrategy
+(`strategy_fresh_process.py`, stop 43). So the cost lies in what this script leaves out (each epoch's new
+distributed iterators, validation, the first steps of a process), not in the steady step; which of these
+was not measured.
+
     .venv/bin/python benchmarks/strategy_overhead.py [--recipes recipes/fashion_mnist.yaml ...] \\
         [--steps 40] [--rounds 3] [--steps-per-execution 8] [--out benchmarks/results/strategy_overhead.md]
 

@@ -268,8 +268,8 @@ def tfrecord_datasets(recipe, train_files, eval_files, class_names, global_batch
         # In memory, through plain training's own code: one data path for both (epoch order, augmentation
         # draws, a resumed run's order). The per-image path it replaced (cache, shuffle buffer, batch,
         # parallel augmentation) was measured at 1.29x plain training's epoch time in a 3x-epochs run. The
-        # Trainer's epochs still vary from 1.0x to 1.5x plain training's, mostly with the VM's drift
-        # (docs/MEASUREMENTS_NOTES.md, stops 33-34).
+        # Trainer's remaining 1.1-1.3x per step was its MirroredStrategy of one replica (stop 43,
+        # benchmarks/results/strategy_fresh_process.md); it now trains under deeprob train's strategy.
         images, labels = decode_records(train_files, raw_shape)
         return datasets_from_arrays((images[~validation_mask], labels[~validation_mask]),
                                     (images[validation_mask], labels[validation_mask]),
