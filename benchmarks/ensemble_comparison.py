@@ -19,7 +19,6 @@ Writes benchmarks/results/ensemble_comparison.{md,json,png}.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -191,10 +190,7 @@ def main(argv=None):
         parser.error(f"unknown arm(s) {unknown}; the arms are {list(all_arms)}")
     json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    data = {"runs": []}
-    if os.path.exists(json_path):
-        with open(json_path) as f:
-            data = json.load(f)
+    data = results_io.read_json(json_path, {"runs": []})
     if not isinstance(data, dict) or data.get("settings") != settings:
         data = {"runs": []}  # another budget (or the former format): start over
     data.update(settings=settings, epochs=args.epochs, recipe=os.path.relpath(os.path.abspath(args.recipe), ROOT),

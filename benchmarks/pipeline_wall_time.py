@@ -113,13 +113,6 @@ def epochs_from_logs(work):
         return epoch_comparison(f.read(), g.read(), phases_of(paths[2]))
 
 
-def _read_json(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
 def trained_recipe(saved_config, path):
     """Writes the recipe the pipeline's Trainer trained (`resolve_recipe` of the run's saved, resolved
     config: the backbone file it pretrained, no Tuner) to `path`; returns `path`."""
@@ -258,11 +251,11 @@ def report_lines(steps, run_report, comparison, served=None, plain_metrics=None,
 
 def rewrite_report(out, work_dir):
     """Rewrites `out` from the JSON its run wrote (after a change to the report's text), running nothing."""
-    saved = _read_json(os.path.splitext(out)[0] + ".json")
+    saved = results_io.read_json(os.path.splitext(out)[0] + ".json")
     if saved is None:
         print(f"pipeline_wall_time: no {os.path.splitext(out)[0]}.json to rewrite {out} from", file=sys.stderr)
         return 2
-    run_report = (_read_json(os.path.join(os.path.abspath(work_dir), "runs", "pipeline", "root", "run_report.json"))
+    run_report = (results_io.read_json(os.path.join(os.path.abspath(work_dir), "runs", "pipeline", "root", "run_report.json"))
                   or {"wall_time": saved.get("wall_time") or []})
     if "seconds" not in run_report:
         run_report["seconds"] = sum(r["seconds"] for r in run_report["wall_time"])
@@ -310,21 +303,21 @@ def main(argv=None):
         f.write(config_text(args.tuner, args.examples_per_class, args.epochs_scale))
     steps = [timed([DEEPROB, "pipeline", "run", "--config", config], work, os.path.join(work, "pipeline.log"))]
     print(f"pipeline run: exit {steps[0]['returncode']} in {steps[0]['seconds']:.0f} s", flush=True)
-    run_report = _read_json(os.path.join(work, "runs", "pipeline", "root", "run_report.json"))
+    run_report = results_io.read_json(os.path.join(work, "runs", "pipeline", "root", "run_report.json"))
     served = plain_metrics = plain = None
     if steps[0]["returncode"] == 0 and run_report:
         served_json = os.path.join(work, "serve_check.json")
         steps.append(timed([DEEPROB, "serve-check", "runs/pipeline/serving", "--json", served_json],
                            work, os.path.join(work, "serve_check.log")))
         print(f"serve-check: exit {steps[-1]['returncode']} in {steps[-1]['seconds']:.0f} s", flush=True)
-        served = _read_json(served_json)
+        served = results_io.read_json(served_json)
         recipe = trained_recipe(os.path.join(work, "runs", "pipeline", "root", "pipeline_config.yaml"),
                                 os.path.join(work, "recipe.yaml"))
         plain = timed([DEEPROB, "train", recipe, "--out", os.path.join(work, "plain")], work,
                       os.path.join(work, "plain.log"))
         steps.append(plain)
         print(f"plain train: exit {plain['returncode']} in {plain['seconds']:.0f} s", flush=True)
-        plain_metrics = _read_json(os.path.join(work, "plain", "metrics.json"))
+        plain_metrics = results_io.read_json(os.path.join(work, "plain", "metrics.json"))
     comparison = compare(steps[0], run_report, plain)
     command = command_line(args.tuner, args.examples_per_class,
                            args.out if args.out != parser.get_default("out") else None,

@@ -573,10 +573,7 @@ def main(argv=None):
                                    ("data.limit_examples", args.limit_examples)) if v is not None}
     json_path = results_io.json_beside(args.out)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    data = {"runs": []}
-    if os.path.exists(json_path):
-        with open(json_path) as f:
-            data = json.load(f)
+    data = results_io.read_json(json_path, {"runs": []})
     data["command"] = recorded_command(argv if argv is not None else sys.argv[1:])
     from deeprob_keras.recipe import load_recipe
 

@@ -349,9 +349,8 @@ def main(argv=None):
     config = {"strong": [args.strong_epochs, args.strong_examples], "weak": [args.weak_epochs, args.weak_examples],
               "steps": [args.epochs_equivalent, args.min_steps, args.max_steps]}
     results = {"config": config, "settings": {}}
-    if os.path.exists(json_path):
-        with open(json_path) as f:
-            saved = json.load(f)
+    saved = results_io.read_json(json_path)
+    if saved is not None:
         if saved.get("config") == config:
             results = saved
             print(f"transfer: continuing {json_path} ({sum(map(len, saved['settings'].values()))} runs there)",
