@@ -66,7 +66,8 @@ def commands(budget):
                                         f"{rel}/pipeline_wall_time_6000_fixed.md",
                                         f"{rel}/pipeline_wall_time_6000_x3_fixed.md",
                                         f"{rel}/pipeline_wall_time_6000_auto.md",
-                                        f"{rel}/pipeline_wall_time_6000_x3_auto.md"]),
+                                        f"{rel}/pipeline_wall_time_6000_x3_auto.md",
+                                        f"{rel}/pipeline_wall_time_auto.md"]),
             "default_recipe": (["--seeds", "0", "1", "2"], [f"{rel}/default_recipe.md"]),
             # resumes from benchmarks/results/time_to_accuracy.json (and leave_one_out.json): finished runs are kept
             # (+ the later candidates' side-by-side runs: their own commands are inside the files)
