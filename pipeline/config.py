@@ -69,7 +69,7 @@ class PipelineConfig:
     trainer_strategy: str = spec(
         "auto", choices=STRATEGIES,
         doc="the Trainer's tf.distribute strategy, as `deeprob train --strategy`: auto = MirroredStrategy over "
-            "2+ GPUs, else the one device; mirrored = MirroredStrategy even of one replica (1.1x the step time "
+            "2+ GPUs, else the one device; mirrored = MirroredStrategy even of one replica (1.2-1.3x the step time "
             "on one CPU, benchmarks/results/strategy_fresh_process.md)")
     seed: int = spec(0, range=(0, None))
 

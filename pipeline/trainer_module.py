@@ -66,7 +66,7 @@ def run_fn(fn_args, strategy=None):
     The strategy is `custom_config["strategy"]` (the pipeline config's `trainer_strategy`), chosen as
     `deeprob train --strategy` chooses: by default `MirroredStrategy` over the Trainer's GPUs when it
     has two or more, else the one device. A MirroredStrategy of one replica does the same work at
-    1.1x the step time on one CPU (`benchmarks/strategy_fresh_process.py`); "mirrored" asks for it anyway.
+    1.2-1.3x the step time on one CPU (`benchmarks/strategy_fresh_process.py`); "mirrored" asks for it anyway.
     A two_phase transfer recipe runs both phases (head on the frozen backbone, then fine-tuning), each
     on the Trainer's TFRecords under the same strategy. `strategy` (tests) replaces the chosen one.
 

@@ -1,7 +1,7 @@
 """The Trainer's tf.distribute strategy: chosen as `deeprob train --strategy` chooses (the pipeline config's
 `trainer_strategy`, carried in the Trainer's custom_config), MirroredStrategy only on request or over 2+ GPUs.
 
-A MirroredStrategy of one replica took 1.1x the step time of the default strategy on one CPU, each run in a
+A MirroredStrategy of one replica took 1.2-1.3x the step time of the default strategy on one CPU, each run in a
 fresh process (benchmarks/strategy_fresh_process.py), which is why "auto" is the default."""
 
 import types
