@@ -76,23 +76,31 @@ def epoch_ms_per_step(log_text):
     return [float(value) * (1000.0 if unit == "s" else 1.0) for value, unit in EPOCH_LINE.findall(log_text)]
 
 
+def phase_medians(log_text, phases):
+    """{phase: median ms per step of its epochs}, the phases ([(name, epochs)], in order) being the last epochs
+    of `log_text` (a pipeline's log has the backbone's pretraining before them); None when epochs are missing."""
+    total = sum(epochs for _, epochs in phases)
+    ms = epoch_ms_per_step(log_text)[-total:] if total else []
+    if total == 0 or len(ms) < total:
+        return None
+    medians, start = {}, 0
+    for name, epochs in phases:
+        medians[name] = statistics.median(ms[start:start + epochs])
+        start += epochs
+    return medians
+
+
 def epoch_comparison(pipeline_log, plain_log, phases):
     """Per phase of the trained recipe ([(name, epochs)], in order), the median ms per step of the
     Trainer's epochs and of plain training's, and their ratio: the training itself compared, robust to a
     few epochs in one of this VM's slow stretches (unlike the sums). The Trainer's epochs are the last
     ones of the pipeline's log (the backbone's pretraining comes before them). None when a log lacks them.
     """
-    total = sum(epochs for _, epochs in phases)
-    trainer, plain = epoch_ms_per_step(pipeline_log)[-total:], epoch_ms_per_step(plain_log)[-total:]
-    if total == 0 or len(trainer) < total or len(plain) < total:
+    trainer, plain = phase_medians(pipeline_log, phases), phase_medians(plain_log, phases)
+    if trainer is None or plain is None:
         return None
-    rows, start = [], 0
-    for name, epochs in phases:
-        t = statistics.median(trainer[start:start + epochs])
-        p = statistics.median(plain[start:start + epochs])
-        rows.append({"phase": name, "epochs": epochs, "trainer_median_ms": t, "plain_median_ms": p, "ratio": t / p})
-        start += epochs
-    return rows
+    return [{"phase": name, "epochs": epochs, "trainer_median_ms": trainer[name], "plain_median_ms": plain[name],
+             "ratio": trainer[name] / plain[name]} for name, epochs in phases]
 
 
 def phases_of(recipe_path):
@@ -255,8 +263,8 @@ def rewrite_report(out, work_dir):
     if saved is None:
         print(f"pipeline_wall_time: no {os.path.splitext(out)[0]}.json to rewrite {out} from", file=sys.stderr)
         return 2
-    run_report = (results_io.read_json(os.path.join(os.path.abspath(work_dir), "runs", "pipeline", "root", "run_report.json"))
-                  or {"wall_time": saved.get("wall_time") or []})
+    report_path = os.path.join(os.path.abspath(work_dir), "runs", "pipeline", "root", "run_report.json")
+    run_report = results_io.read_json(report_path) or {"wall_time": saved.get("wall_time") or []}
     if "seconds" not in run_report:
         run_report["seconds"] = sum(r["seconds"] for r in run_report["wall_time"])
     steps = saved["steps"]

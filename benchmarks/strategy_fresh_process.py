@@ -28,7 +28,7 @@ DEEPROB = os.path.join(os.path.dirname(sys.executable), "deeprob")
 sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))  # the sibling scripts, by their names
 import results_io  # noqa: E402
-from pipeline_wall_time import epoch_ms_per_step, phases_of, timed  # noqa: E402
+from pipeline_wall_time import phase_medians, phases_of, timed  # noqa: E402
 
 STRATEGIES = ("default", "mirrored")
 
@@ -46,27 +46,14 @@ def short_recipe(recipe_path, epochs, path):
     return save_recipe(recipe, path)
 
 
-def phase_medians(log_text, phases):
-    """{phase: median ms per step of its epochs} from a run's log; None when epochs are missing."""
-    ms = epoch_ms_per_step(log_text)
-    if len(ms) < sum(epochs for _, epochs in phases):
-        return None
-    result, start = {}, 0
-    for name, epochs in phases:
-        result[name] = statistics.median(ms[start:start + epochs])
-        start += epochs
-    return result
-
-
 def summarize(runs, phases):
     """Rows per phase (and the wall time): each strategy's median over its runs, and mirrored / default."""
+    measures = [(name, lambda r, name=name: r["ms_per_step"][name]) for name, _ in phases]
+    measures.append(("wall time (s)", lambda r: r["wall_seconds"]))
+    finished = [r for r in runs if r.get("ms_per_step")]
     rows = []
-    for name, _ in phases + [("wall time (s)", None)]:
-        values = {}
-        for strategy in STRATEGIES:
-            got = [r["wall_seconds"] if name == "wall time (s)" else r["ms_per_step"][name]
-                   for r in runs if r["strategy"] == strategy and r.get("ms_per_step")]
-            values[strategy] = got
+    for name, value in measures:
+        values = {s: [value(r) for r in finished if r["strategy"] == s] for s in STRATEGIES}
         if all(values.values()):
             d, m = statistics.median(values["default"]), statistics.median(values["mirrored"])
             rows.append({"what": name, "default": d, "mirrored": m, "ratio": m / d,
@@ -82,8 +69,10 @@ def report(data):
              f"1 (one CPU, no GPU).", "",
              "| what | default | MirroredStrategy | mirrored / default | default runs | mirrored runs |",
              "|---|---:|---:|---:|---|---|"]
+    def fmt(v):
+        return f"{v:.1f}"
+
     for row in data["rows"]:
-        fmt = (lambda v: f"{v:.1f}")
         lines.append(f"| {row['what']} | {fmt(row['default'])} | {fmt(row['mirrored'])} | **{row['ratio']:.2f}x** | "
                      f"{', '.join(fmt(v) for v in row['default_runs'])} | "
                      f"{', '.join(fmt(v) for v in row['mirrored_runs'])} |")
